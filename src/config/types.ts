@@ -1,0 +1,95 @@
+/** The whole server configuration, after defaults are applied and validated. */
+export interface Config {
+  /** The user domain served (accounts live here). */
+  domain: string;
+  /** LevelDB folder; also keeps the generated self-signed certificate. */
+  dataDir: string;
+  /** Service admins: bare JIDs that are owners in every room. */
+  admins: string[];
+  c2s: {
+    host: string;
+    port: number;
+    /** Direct TLS (XEP-0368) port; null disables it. */
+    directTlsPort: number | null;
+    /** Require TLS before authentication, except on loopback and trusted proxies. */
+    requireTls: boolean;
+  };
+  http: {
+    host: string;
+    port: number;
+    /** Peers whose X-Forwarded-For / TLS termination is trusted (they count as secure). */
+    trustedProxies: string[];
+  };
+  tls: {
+    /** PEM files; when both are null a self-signed certificate is generated in dataDir. */
+    certFile: string | null;
+    keyFile: string | null;
+  };
+  limits: {
+    /** Maximum bytes of one stanza (and of a stream header). */
+    maxStanzaBytes: number;
+    /** Maximum element nesting depth inside a stanza. */
+    maxDepth: number;
+    /** Token bucket per connection: sustained bytes per second and burst bytes. */
+    rateBytesPerSecond: number;
+    rateBurstBytes: number;
+    /** Seconds a connection may take to authenticate before connection-timeout. */
+    authTimeoutSeconds: number;
+    /** Failed SASL attempts per IP per minute before further attempts are refused. */
+    authFailuresPerMinute: number;
+  };
+  registration: {
+    /** XEP-0077 in-band registration of new accounts. */
+    enabled: boolean;
+  };
+  streamManagement: {
+    /** Seconds a disconnected resumable session stays hibernated. */
+    resumeTimeoutSeconds: number;
+    /** Unacked stanzas kept per session before the session is closed. */
+    maxQueue: number;
+  };
+  ping: {
+    /** Seconds of silence before the server pings a client; 0 disables. */
+    idleSeconds: number;
+    /** Seconds to wait for the pong before closing the session. */
+    timeoutSeconds: number;
+  };
+  muc: {
+    /** null disables the MUC service; default conference.<domain>. */
+    domain: string | null;
+    /** Who may create rooms. */
+    createRooms: 'anyone' | 'local' | 'admins';
+    /** New rooms start unlocked (no configuration form needed): handy for CI. */
+    unlockedByDefault: boolean;
+    /** Default number of history messages sent on join. */
+    historyLength: number;
+    /** Upper bound for the room's configurable history length. */
+    maxHistoryLength: number;
+    /** Default max occupants (0 = unlimited). */
+    maxUsers: number;
+  };
+  push: {
+    /** `mentions` or `all`: which groupchat messages notify absent registered members. */
+    mucPolicy: 'mentions' | 'all';
+    maxDevices: number;
+    maxErrors: number;
+    withSender: boolean;
+    withBody: boolean;
+    importantBody: string;
+    /** Seconds to wait for an app server's answer before counting an error. */
+    timeoutSeconds: number;
+  };
+  appServer: {
+    /** null disables the built-in app server; default push.<domain>. */
+    domain: string | null;
+    /** Notifications kept per node. */
+    keepPerNode: number;
+    /** Optional global webhook receiving each notification as JSON. */
+    webhook: string | null;
+    /** Per-node webhooks. */
+    nodeWebhooks: Record<string, string>;
+  };
+  log: {
+    level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  };
+}

@@ -42,8 +42,8 @@ export class Store {
     const s = this.db.sublevel<string, V>(name, { valueEncoding: 'json' });
     return {
       get: (key) => s.get(key),
-      put: (key, value) => s.put(key, value, { sync: true }),
-      del: (key) => s.del(key, { sync: true }),
+      put: (key, value) => s.put(key, value, { sync: true } as never),
+      del: (key) => s.del(key, { sync: true } as never),
       range: (opts) => s.iterator(opts as never) as AsyncIterable<[string, V]>,
       batchPut: (key, value) => ({ op: { type: 'put', sublevel: s, key, value } }),
       batchDel: (key) => ({ op: { type: 'del', sublevel: s, key } }),

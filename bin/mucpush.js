@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+// Runs the TypeScript sources directly through tsx (no build step), from any working directory.
+import { fileURLToPath } from 'node:url';
+import { register } from 'tsx/esm/api';
+
+register({ tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) });
+const { main } = await import('../src/cli/main.ts');
+const code = await main(process.argv);
+if (code !== 0) process.exitCode = code;

@@ -1,0 +1,30 @@
+import { deriveCredentials } from '../stream/sasl/credentials.ts';
+import { AccountStore } from '../store/accounts.ts';
+import { accountOf, readPassword, resolveConfig, UserError, withStore, type ConfigOptions } from './common.ts';
+
+export interface PasswordOptions extends ConfigOptions {
+  password?: string;
+}
+
+/** Derives SCRAM credentials, turning a SASLprep rejection into a user error. */
+export async function credentialsFor(password: string): ReturnType<typeof deriveCredentials> {
+  try {
+    return await deriveCredentials(password);
+  } catch (err) {
+    throw new UserError(`the password is not allowed (${(err as Error).message})`);
+  }
+}
+
+/** `mucpush adduser JID [--password P]` */
+export async function addUser(jidArg: string, opts: PasswordOptions): Promise<void> {
+  const { config } = await resolveConfig(opts);
+  const { username, jid } = accountOf(config, jidArg);
+  const password = await readPassword(opts.password);
+  const credentials = await credentialsFor(password);
+  await withStore(config, async (store) => {
+    const accounts = new AccountStore(store);
+    if (await accounts.exists(username)) throw new UserError(`${jid} already exists (use passwd to change its password)`);
+    await accounts.put({ username, credentials, created: Date.now() });
+  });
+  process.stdout.write(`added ${jid}\n`);
+}

@@ -1,0 +1,106 @@
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { addUser } from './adduser.ts';
+import { checkConfig } from './check-config.ts';
+import { CONFIG_ENV, errorLines, nonEmpty, parsePort, UserError } from './common.ts';
+import { deleteUser } from './deluser.ts';
+import { changePassword } from './passwd.ts';
+import { start } from './start.ts';
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+const configOption = () =>
+  new Option('--config <file>', `JSON config file (default: $${CONFIG_ENV} when that file exists, else built-in defaults)`).argParser(nonEmpty);
+const dataDirOption = () => new Option('--data-dir <dir>', 'database folder (overrides dataDir)').argParser(nonEmpty);
+const domainOption = () => new Option('--domain <domain>', 'served domain (overrides domain)').argParser(nonEmpty);
+const passwordOption = () => new Option('--password <password>', 'the password (default: read one line from stdin)');
+
+export function buildProgram(): Command {
+  const program = new Command('mucpush');
+  program
+    .description('XMPP groupchat server with XEP-0045 rooms and built-in XEP-0357 push')
+    .version(version(), '-V, --version')
+    .exitOverride()
+    .configureOutput({
+      outputError: (str, write) => write(`mucpush: ${str.replace(/^error: /, '')}`),
+    })
+    .showHelpAfterError('(run mucpush --help for usage)')
+    .allowExcessArguments(false);
+
+  program
+    .command('start')
+    .description('start the server')
+    .addOption(configOption())
+    .addOption(domainOption())
+    .addOption(dataDirOption())
+    .addOption(new Option('--c2s-port <port>', 'client port (overrides c2s.port; 0 picks a free port)').argParser(parsePort))
+    .addOption(new Option('--http-port <port>', 'HTTP/WebSocket port (overrides http.port; 0 picks a free port)').argParser(parsePort))
+    .addOption(new Option('--host <address>', 'listen address for c2s and http (overrides c2s.host and http.host)').argParser(nonEmpty))
+    .action(start);
+
+  program
+    .command('adduser')
+    .description('create an account (the server must be stopped)')
+    .argument('<jid>', 'user@domain')
+    .addOption(passwordOption())
+    .addOption(configOption())
+    .addOption(domainOption())
+    .addOption(dataDirOption())
+    .action(addUser);
+
+  program
+    .command('passwd')
+    .description("change an account's password (the server must be stopped)")
+    .argument('<jid>', 'user@domain')
+    .addOption(passwordOption())
+    .addOption(configOption())
+    .addOption(domainOption())
+    .addOption(dataDirOption())
+    .action(changePassword);
+
+  program
+    .command('deluser')
+    .description('delete an account (the server must be stopped)')
+    .argument('<jid>', 'user@domain')
+    .addOption(configOption())
+    .addOption(domainOption())
+    .addOption(dataDirOption())
+    .action(deleteUser);
+
+  program
+    .command('check-config')
+    .description('validate a config file: prints ok, or every error (exit status 1)')
+    .argument('<file>', 'JSON config file')
+    .action(checkConfig);
+
+  return program;
+}
+
+/**
+ * Runs the CLI and returns the exit status for commands that finish (0 on success). `start`
+ * returns 0 once the server is listening; the process then lives until a signal.
+ */
+export async function main(argv: string[] = process.argv): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Already printed by commander (help and version exit 0).
+      return err.exitCode;
+    }
+    for (const line of errorLines(err)) process.stderr.write(`mucpush: ${line}\n`);
+    if (!(err instanceof UserError) && process.env['MUCPUSH_DEBUG'] && err instanceof Error && err.stack) {
+      process.stderr.write(`${err.stack}\n`);
+    }
+    return 1;
+  }
+}

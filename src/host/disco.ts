@@ -1,0 +1,52 @@
+import { xml, type Element } from '../xml/element.ts';
+import { NS } from '../xml/ns.ts';
+import type { IqHandlers, IqTarget } from './iq-handlers.ts';
+
+export interface Identity {
+  category: string;
+  type: string;
+  name?: string;
+}
+
+/** Service discovery (XEP-0030) for the server and for accounts; features register here. */
+export class Disco {
+  private readonly features: Record<IqTarget, Set<string>> = {
+    server: new Set([NS.DISCO_INFO, NS.DISCO_ITEMS]),
+    account: new Set([NS.DISCO_INFO]),
+  };
+  private readonly identities: Record<IqTarget, Identity[]> = {
+    server: [{ category: 'server', type: 'im', name: 'mucpush' }],
+    account: [{ category: 'account', type: 'registered' }],
+  };
+  private readonly items: { jid: string; name?: string }[] = [];
+
+  constructor(iq: IqHandlers) {
+    for (const target of ['server', 'account'] as const) {
+      iq.on(target, 'get', 'query', NS.DISCO_INFO, ({ payload }) => {
+        if (payload.attrs.node) return undefined;
+        return this.info(target);
+      });
+      iq.on(target, 'get', 'query', NS.DISCO_ITEMS, ({ payload }) => {
+        const q = xml('query', { xmlns: NS.DISCO_ITEMS });
+        if (target === 'server' && !payload.attrs.node) for (const i of this.items) q.c('item', { ...i });
+        return q;
+      });
+    }
+  }
+
+  addFeature(target: IqTarget, feature: string): void {
+    this.features[target].add(feature);
+  }
+
+  /** A hosted service (MUC, push app server) listed in the server's disco#items. */
+  addItem(jid: string, name?: string): void {
+    this.items.push(name ? { jid, name } : { jid });
+  }
+
+  info(target: IqTarget): Element {
+    const q = xml('query', { xmlns: NS.DISCO_INFO });
+    for (const i of this.identities[target]) q.c('identity', { ...i });
+    for (const f of [...this.features[target]].sort()) q.c('feature', { var: f });
+    return q;
+  }
+}

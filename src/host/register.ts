@@ -1,0 +1,85 @@
+import type { ServerContext } from '../core/context.ts';
+import { isValidLocalpart } from '../core/jid.ts';
+import { deriveCredentials } from '../stream/sasl/credentials.ts';
+import type { SessionLifecycle } from '../stream/lifecycle.ts';
+import { xml, type Element } from '../xml/element.ts';
+import { errorReply, StanzaError, streamErrorElement } from '../xml/errors.ts';
+import { NS } from '../xml/ns.ts';
+import type { Host } from './host.ts';
+
+/** Normalizes a requested username, or explains why it cannot be an account name. */
+export function normalizeUsername(raw: string): string {
+  const u = raw.normalize('NFKC').toLowerCase();
+  if (!isValidLocalpart(u)) throw new StanzaError('not-acceptable', 'the username contains characters a JID cannot have');
+  return u;
+}
+
+async function setPassword(ctx: ServerContext, username: string, password: string, created: number): Promise<void> {
+  if (!password) throw new StanzaError('not-acceptable', 'the password must not be empty');
+  let credentials;
+  try {
+    credentials = await deriveCredentials(password);
+  } catch {
+    throw new StanzaError('not-acceptable', 'the password contains characters SASLprep forbids');
+  }
+  await ctx.accounts.put({ username, credentials, created });
+}
+
+/**
+ * XEP-0077: account creation before authentication (when enabled), and for a logged-in user
+ * the password change and account removal.
+ */
+export function installRegistration(ctx: ServerContext, host: Host, lifecycle: SessionLifecycle): void {
+  const form = () =>
+    xml('query', { xmlns: NS.REGISTER }, xml('instructions', {}, 'Choose a username and password to register with this server.'), xml('username'), xml('password'));
+
+  host.preAuthRegister = async (iq: Element) => {
+    const query = iq.getChild('query', NS.REGISTER)!;
+    const reply = (payload?: Element) => xml('iq', { type: 'result', id: iq.attrs.id }, ...(payload ? [payload] : []));
+    try {
+      if (iq.attrs.type === 'get') return reply(form());
+      if (iq.attrs.type !== 'set') throw new StanzaError('bad-request');
+      if (query.getChild('remove')) throw new StanzaError('not-authorized', 'log in to remove an account');
+      const rawUser = query.getChildText('username');
+      const password = query.getChildText('password');
+      if (!rawUser || password === null) throw new StanzaError('not-acceptable', 'username and password are required');
+      const username = normalizeUsername(rawUser);
+      if (await ctx.accounts.exists(username)) throw new StanzaError('conflict', 'that username is taken');
+      await setPassword(ctx, username, password, Date.now());
+      ctx.log.info({ username }, 'account registered in-band');
+      return reply();
+    } catch (err) {
+      if (err instanceof StanzaError) return errorReply(iq, err);
+      throw err;
+    }
+  };
+
+  host.iq.on('account', 'get', 'query', NS.REGISTER, ({ from, to }) => {
+    if (from.bare !== to.bare) throw new StanzaError('forbidden');
+    return xml('query', { xmlns: NS.REGISTER }, xml('registered'), xml('username', {}, to.local), xml('password'));
+  });
+  host.iq.on('account', 'set', 'query', NS.REGISTER, async ({ payload, from, to }) => {
+    if (from.bare !== to.bare) throw new StanzaError('forbidden');
+    const account = await ctx.accounts.get(to.local);
+    if (!account) throw new StanzaError('item-not-found');
+    if (payload.getChild('remove')) {
+      await ctx.accounts.delete(to.local);
+      // The reply goes out before the sessions close: the removal is acknowledged.
+      setImmediate(() => {
+        for (const s of ctx.sessions.of(to.bare)) {
+          s.connection?.write(streamErrorElement('not-authorized', 'account removed').toString());
+          s.connection?.closeStream();
+          lifecycle.close(s, 'account removed');
+        }
+      });
+      return undefined;
+    }
+    const username = payload.getChildText('username');
+    const password = payload.getChildText('password');
+    if (username !== null && username.toLowerCase() !== to.local) throw new StanzaError('bad-request', 'the username cannot change');
+    if (password === null) throw new StanzaError('bad-request', 'a new password is required');
+    await setPassword(ctx, to.local, password, account.created);
+    return undefined;
+  });
+  host.disco.addFeature('server', NS.REGISTER);
+}

@@ -1,0 +1,90 @@
+import type net from 'node:net';
+import type { Config } from './config/types.ts';
+import type { Logger } from './core/logger.ts';
+import type { ServerContext } from './core/context.ts';
+import type { SessionEvents } from './core/events.ts';
+import { Hooks } from './core/hooks.ts';
+import { Store } from './store/db.ts';
+import { AccountStore } from './store/accounts.ts';
+import { Router } from './router/router.ts';
+import { SessionRegistry } from './router/sessions.ts';
+import { HttpServer, sendJson } from './transport/http.ts';
+import { listenTcp, type TcpOptions } from './transport/tcp.ts';
+import { createWebSocketEndpoint } from './transport/websocket.ts';
+import { createSecureContext, loadTlsMaterial } from './transport/tls.ts';
+import type { Connection } from './transport/connection.ts';
+import { C2sStream } from './stream/c2s.ts';
+import { SessionLifecycle } from './stream/lifecycle.ts';
+import { AuthThrottle } from './stream/sasl/throttle.ts';
+import { streamErrorElement } from './xml/errors.ts';
+import { Host } from './host/host.ts';
+import { installHostFeatures } from './host/features.ts';
+
+export interface RunningServer {
+  ports: { c2s: number; http: number; directTls: number | null };
+  ctx: ServerContext;
+  host: Host;
+  http: HttpServer;
+  stop(): Promise<void>;
+}
+
+/** Wires storage, routing, the user host and the transports; resolves once listening. */
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const store = await Store.open(config.dataDir);
+  const sessions = new SessionRegistry();
+  const hooks = new Hooks<SessionEvents>();
+  hooks.onError = (err, event) => log.error({ err, event }, 'event handler failed');
+  const ctx: ServerContext = {
+    config,
+    log,
+    hooks,
+    router: new Router(sessions, log),
+    sessions,
+    store,
+    accounts: new AccountStore(store),
+  };
+  const host = new Host(ctx);
+  const lifecycle = new SessionLifecycle(ctx);
+  const http = new HttpServer();
+  const stoppers: (() => void | Promise<void>)[] = [];
+  stoppers.push(installHostFeatures(ctx, host, lifecycle));
+
+  const secureContext = createSecureContext(await loadTlsMaterial(config));
+  const throttle = new AuthThrottle(config.limits.authFailuresPerMinute);
+  const track = (conn: Connection) => void new C2sStream(conn, { ctx, host, lifecycle, throttle });
+  const tcpOpts: TcpOptions = { ...config.limits, secureContext };
+  const servers: net.Server[] = [];
+  servers.push(await listenTcp(config.c2s.host, config.c2s.port, tcpOpts, false, track));
+  if (config.c2s.directTlsPort !== null) servers.push(await listenTcp(config.c2s.host, config.c2s.directTlsPort, tcpOpts, true, track));
+  const ws = createWebSocketEndpoint({ ...config.limits, trustedProxies: config.http.trustedProxies }, track);
+  http.upgrade('/xmpp-websocket', ws.upgrade);
+  http.route('/health', (_req, res) => sendJson(res, 200, { status: 'ok', sessions: sessions.size }));
+  const httpPort = await http.listen(config.http.port, config.http.host);
+  const port = (s: net.Server) => (s.address() as net.AddressInfo).port;
+
+  let stopped = false;
+  return {
+    ports: { c2s: port(servers[0]!), http: httpPort, directTls: servers[1] ? port(servers[1]) : null },
+    ctx,
+    host,
+    http,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const s of servers) s.close();
+      const shutdown = streamErrorElement('system-shutdown').toString();
+      for (const session of [...sessions.all()]) {
+        session.connection?.write(shutdown);
+        session.connection?.closeStream();
+        lifecycle.close(session, 'server shutdown');
+      }
+      ws.close();
+      for (const stop of stoppers.reverse()) await stop();
+      await http.close();
+      // Let the session:closed handlers queued above run before storage goes away.
+      await new Promise((r) => setImmediate(r));
+      await store.close();
+    },
+  };
+}
+

@@ -1,0 +1,344 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { ServerContext } from '../core/context.ts';
+import { parseJid, withResource } from '../core/jid.ts';
+import type { Connection, ConnectionHandler } from '../transport/connection.ts';
+import { xml, type Element } from '../xml/element.ts';
+import { errorReply, StanzaError, StreamError, streamErrorElement } from '../xml/errors.ts';
+import { NS } from '../xml/ns.ts';
+import type { AuthThrottle } from './sasl/throttle.ts';
+import { createMechanism, MECHANISMS, type SaslMechanism } from './sasl/mechanism.ts';
+import { Session } from './session.ts';
+import type { SessionLifecycle } from './lifecycle.ts';
+import { isStanza, resumeOnto, smAck, smEnabled, smFailed } from './stream-management.ts';
+
+/** What the stream hands over once a client is bound: the user's domain services. */
+export interface ClientHost {
+  /** A stanza from a bound session; `from` is already the session's full JID. */
+  fromClient(session: Session, stanza: Element): void;
+  /** XEP-0077 in-band registration before authentication; resolves to the reply. */
+  preAuthRegister(stanza: Element, conn: Connection): Promise<Element>;
+}
+
+export interface StreamDeps {
+  ctx: ServerContext;
+  host: ClientHost;
+  lifecycle: SessionLifecycle;
+  throttle: AuthThrottle;
+}
+
+type Phase = 'header' | 'tls' | 'auth' | 'sasl' | 'bind' | 'bound' | 'closed';
+
+/** RFC 6120 client-to-server negotiation on one connection, then the session's inbound side. */
+export class C2sStream implements ConnectionHandler {
+  private phase: Phase = 'header';
+  private mechanism: SaslMechanism | null = null;
+  private username: string | null = null;
+  private session: Session | null = null;
+  private readonly authTimer: NodeJS.Timeout;
+  private streamId = '';
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly deps: StreamDeps,
+  ) {
+    conn.setHandler(this);
+    const t = deps.ctx.config.limits.authTimeoutSeconds;
+    this.authTimer = setTimeout(() => this.fail(new StreamError('connection-timeout', 'authentication took too long')), t * 1000);
+    this.authTimer.unref();
+  }
+
+  private get ctx(): ServerContext {
+    return this.deps.ctx;
+  }
+
+  streamStart(header: Element): void {
+    if (this.phase === 'closed') return;
+    const ws = this.conn.kind === 'websocket';
+    // Answer with our own header first, so a stream error can follow it (RFC 6120 4.9.1.1).
+    this.streamId = randomUUID();
+    this.conn.openStream({ from: this.ctx.config.domain, id: this.streamId, version: '1.0', 'xml:lang': 'en' });
+    if (!ws && (header.name !== 'stream:stream' || header.attrs['xmlns:stream'] !== NS.STREAM)) {
+      return this.fail(new StreamError('invalid-namespace', 'the stream element must be stream:stream in http://etherx.jabber.org/streams'));
+    }
+    if (!ws && header.attrs.xmlns !== NS.CLIENT) return this.fail(new StreamError('invalid-namespace', 'the default namespace must be jabber:client'));
+    const to = parseJid(header.attrs.to as string | undefined);
+    if (!to || to.full !== this.ctx.config.domain) return this.fail(new StreamError('host-unknown', `this server serves ${this.ctx.config.domain}`));
+    if (header.attrs.version !== '1.0') return this.fail(new StreamError('unsupported-version', 'version 1.0 is required'));
+    // After SASL success the restarted stream offers binding.
+    if (this.username) this.phase = 'bind';
+    this.conn.write(this.features().toString());
+  }
+
+  private mustStartTls(): boolean {
+    return this.ctx.config.c2s.requireTls && !this.conn.secure && this.conn.canStartTls;
+  }
+
+  private features(): Element {
+    const f = xml('stream:features', { 'xmlns:stream': NS.STREAM });
+    if (this.phase !== 'bind') {
+      if (this.conn.canStartTls) {
+        const st = f.c('starttls', { xmlns: NS.TLS });
+        if (this.mustStartTls()) st.c('required');
+      }
+      if (!this.mustStartTls()) {
+        const mechs = f.c('mechanisms', { xmlns: NS.SASL });
+        for (const m of MECHANISMS) mechs.c('mechanism').t(m);
+        if (this.ctx.config.registration.enabled) f.c('register', { xmlns: NS.REGISTER_FEATURE });
+      }
+      this.phase = 'auth';
+    } else {
+      f.c('bind', { xmlns: NS.BIND });
+      f.c('session', { xmlns: NS.SESSION }).c('optional');
+      f.c('sm', { xmlns: NS.SM });
+    }
+    return f;
+  }
+
+  stanza(el: Element): void {
+    if (this.session) this.session.lastActivity = Date.now();
+    switch (this.phase) {
+      case 'header':
+        return this.fail(new StreamError('not-well-formed', 'stream header expected'));
+      case 'auth':
+      case 'sasl':
+        return void this.preAuth(el).catch((err) => this.internalError(err));
+      case 'bind':
+        return void this.preBind(el).catch((err) => this.internalError(err));
+      case 'bound':
+        return this.bound(el);
+      default:
+        return;
+    }
+  }
+
+  private async preAuth(el: Element): Promise<void> {
+    const ns = el.attrs.xmlns as string | undefined;
+    if (el.name === 'starttls' && ns === NS.TLS) {
+      if (!this.conn.canStartTls) return this.fail(new StreamError('policy-violation', 'TLS is already in place'));
+      this.conn.write(`<proceed xmlns="${NS.TLS}"/>`);
+      this.phase = 'tls';
+      await this.conn.startTls();
+      this.conn.restartStream();
+      this.phase = 'header';
+      return;
+    }
+    if (ns === NS.SASL) return this.sasl(el);
+    if (el.name === 'iq' && el.getChild('query', NS.REGISTER) && this.ctx.config.registration.enabled) {
+      if (this.mustStartTls()) return this.fail(new StreamError('policy-violation', 'STARTTLS is required before registration'));
+      this.conn.write((await this.deps.host.preAuthRegister(el, this.conn)).toString());
+      return;
+    }
+    if (el.name === 'iq' && (el.attrs.type === 'get' || el.attrs.type === 'set')) {
+      this.conn.write(errorReply(el, 'not-authorized').toString());
+      return;
+    }
+    this.fail(new StreamError('not-authorized', 'authenticate first'));
+  }
+
+  private async sasl(el: Element): Promise<void> {
+    const fail = (condition: string, text?: string) => {
+      const f = xml('failure', { xmlns: NS.SASL }, xml(condition));
+      if (text) f.c('text', { 'xml:lang': 'en' }).t(text);
+      this.conn.write(f.toString());
+      this.mechanism = null;
+      this.phase = 'auth';
+    };
+    if (this.mustStartTls()) return this.fail(new StreamError('policy-violation', 'STARTTLS is required before authentication'));
+    if (el.name === 'abort') return fail('aborted');
+    let payload: Buffer;
+    const text = el.text().trim();
+    if (text === '=' || text === '') payload = Buffer.alloc(0);
+    else if (/^[A-Za-z0-9+/]+={0,2}$/.test(text) && text.length % 4 === 0) payload = Buffer.from(text, 'base64');
+    else return fail('incorrect-encoding');
+    if (el.name === 'auth') {
+      if (this.mechanism) return fail('malformed-request', 'an exchange is already running');
+      const ip = this.conn.remoteAddress;
+      if (!this.deps.throttle.allowed(ip)) return fail('temporary-auth-failure', 'too many failed attempts, try again later');
+      const mech = createMechanism(el.attrs.mechanism as string, (u) => this.ctx.accounts.get(u).then((a) => a?.credentials), { domain: this.ctx.config.domain });
+      if (!mech) return fail('invalid-mechanism');
+      this.mechanism = mech;
+      this.phase = 'sasl';
+    } else if (el.name === 'response') {
+      if (!this.mechanism) return fail('malformed-request', 'no exchange in progress');
+    } else {
+      return fail('malformed-request');
+    }
+    const step = await this.mechanism!.step(payload);
+    if (step.kind === 'challenge') {
+      this.conn.write(xml('challenge', { xmlns: NS.SASL }, step.data.length ? step.data.toString('base64') : '=').toString());
+    } else if (step.kind === 'failure') {
+      if (step.condition === 'not-authorized') this.deps.throttle.failed(this.conn.remoteAddress);
+      fail(step.condition, step.text);
+    } else {
+      this.deps.throttle.succeeded(this.conn.remoteAddress);
+      this.username = step.username;
+      this.mechanism = null;
+      this.conn.write(xml('success', { xmlns: NS.SASL }, ...(step.data?.length ? [step.data.toString('base64')] : [])).toString());
+      clearTimeout(this.authTimer);
+      this.phase = 'header';
+      this.conn.restartStream();
+    }
+  }
+
+  private async preBind(el: Element): Promise<void> {
+    const ns = el.attrs.xmlns as string | undefined;
+    if (ns === NS.SM && el.name === 'resume') return this.resume(el);
+    if (ns === NS.SM && el.name === 'enable') {
+      this.conn.write(smFailed('unexpected-request'));
+      return;
+    }
+    const bind = el.name === 'iq' && el.attrs.type === 'set' ? el.getChild('bind', NS.BIND) : undefined;
+    if (!bind) {
+      if (el.name === 'iq' && (el.attrs.type === 'get' || el.attrs.type === 'set')) {
+        this.conn.write(errorReply(el, 'not-authorized', 'bind a resource first').toString());
+        return;
+      }
+      if (ns === NS.SM && (el.name === 'r' || el.name === 'a')) return;
+      return this.fail(new StreamError('not-authorized', 'bind a resource first'));
+    }
+    const requested = bind.getChildText('resource')?.trim();
+    const resource = requested || randomBytes(8).toString('hex');
+    const jid = parseJid(`${this.username}@${this.ctx.config.domain}/${resource}`);
+    if (!jid) {
+      this.conn.write(errorReply(el, new StanzaError('bad-request', 'invalid resource')).toString());
+      return;
+    }
+    const existing = this.ctx.sessions.get(jid.full);
+    if (existing) {
+      // The newest connection wins (RFC 6120 7.7.2.2): the old one is told why it ends.
+      existing.connection?.write(streamErrorElement('conflict', 'replaced by a new connection').toString());
+      existing.connection?.closeStream();
+      this.deps.lifecycle.close(existing, 'replaced by a new connection');
+    }
+    const session = new Session(withResource(jid, resource), this.conn);
+    this.session = session;
+    this.ctx.sessions.add(session);
+    this.phase = 'bound';
+    const reply = xml('iq', { type: 'result', id: el.attrs.id }, xml('bind', { xmlns: NS.BIND }, xml('jid', {}, session.jid.full)));
+    this.conn.write(reply.toString());
+    this.ctx.hooks.emit('session:bound', { session });
+  }
+
+  private resume(el: Element): void {
+    const prev = this.ctx.sessions.byResume(String(el.attrs.previd ?? ''));
+    const h = Number(el.attrs.h);
+    if (!prev || prev.jid.local !== this.username || prev.state === 'closed' || !Number.isInteger(h)) {
+      this.conn.write(smFailed('item-not-found'));
+      return;
+    }
+    if (prev.connection) {
+      // The old socket is still open from the server's view: it is dead to the client.
+      prev.connection.setHandler({ streamStart() {}, stanza() {}, streamEnd() {}, error() {}, closed() {} });
+      prev.connection.destroy();
+    }
+    if (prev.sm!.hibernationTimer) clearTimeout(prev.sm!.hibernationTimer);
+    prev.sm!.hibernationTimer = null;
+    prev.connection = this.conn;
+    prev.state = 'active';
+    prev.lastActivity = Date.now();
+    this.session = prev;
+    this.phase = 'bound';
+    this.conn.write(`<resumed xmlns="${NS.SM}" previd="${prev.sm!.id}" h="${prev.sm!.inbound >>> 0}"/>`);
+    if (!resumeOnto(prev, h)) {
+      return this.fail(new StreamError('undefined-condition', 'impossible acknowledgement count'));
+    }
+    this.ctx.hooks.emit('session:resumed', { session: prev });
+  }
+
+  private bound(el: Element): void {
+    const session = this.session!;
+    const ns = el.attrs.xmlns as string | undefined;
+    if (ns === NS.SM) return this.smElement(session, el);
+    if (!isStanza(el)) return this.fail(new StreamError('unsupported-stanza-type', `<${el.name}/> is not a stanza`));
+    if (ns !== undefined && ns !== NS.CLIENT) return this.fail(new StreamError('invalid-namespace'));
+    if (session.sm) session.sm.inbound = (session.sm.inbound + 1) >>> 0;
+    if (el.attrs.to !== undefined && !parseJid(el.attrs.to as string)) {
+      el.attrs.from = session.jid.full;
+      if (el.attrs.type !== 'error') this.conn.write(errorReply(el, 'jid-malformed').toString());
+      return;
+    }
+    // The server always stamps the real sender (RFC 6120 8.1.2.1).
+    el.attrs.from = session.jid.full;
+    delete el.attrs.xmlns;
+    if (el.name === 'iq' && el.attrs.type === 'set' && el.getChild('session', NS.SESSION)) {
+      this.conn.write(xml('iq', { type: 'result', id: el.attrs.id }).toString());
+      return;
+    }
+    if (el.name === 'iq' && el.getChild('bind', NS.BIND)) {
+      this.conn.write(errorReply(el, 'not-allowed', 'a resource is already bound').toString());
+      return;
+    }
+    this.deps.host.fromClient(session, el);
+  }
+
+  private smElement(session: Session, el: Element): void {
+    switch (el.name) {
+      case 'enable': {
+        if (session.sm) return void this.conn.write(smFailed('unexpected-request'));
+        const resume = el.attrs.resume === 'true' || el.attrs.resume === '1';
+        const sm = session.enableSm(resume);
+        if (resume) this.ctx.sessions.setResumable(session);
+        this.conn.write(smEnabled(sm.id, this.ctx.config.streamManagement.resumeTimeoutSeconds));
+        return;
+      }
+      case 'r':
+        if (session.sm) this.conn.write(smAck(session.sm.inbound));
+        return;
+      case 'a': {
+        const h = Number(el.attrs.h);
+        if (!session.sm || !Number.isInteger(h) || !session.ack(h)) {
+          return this.fail(new StreamError('undefined-condition', 'impossible acknowledgement count'));
+        }
+        if (session.sm.unacked.length > this.ctx.config.streamManagement.maxQueue) {
+          return this.fail(new StreamError('resource-constraint', 'too many unacknowledged stanzas'));
+        }
+        return;
+      }
+      default:
+        this.conn.write(smFailed('feature-not-implemented'));
+    }
+  }
+
+  streamEnd(): void {
+    // A clean close ends the session even with stream management (XEP-0198 section 5).
+    if (this.session) this.deps.lifecycle.close(this.session, 'closed by client');
+    this.session = null;
+    this.phase = 'closed';
+    this.conn.closeStream();
+  }
+
+  error(err: StreamError): void {
+    this.fail(err);
+  }
+
+  closed(): void {
+    clearTimeout(this.authTimer);
+    this.phase = 'closed';
+    const session = this.session;
+    this.session = null;
+    if (!session || session.connection !== this.conn) return;
+    if (session.sm?.id && session.state === 'active') this.deps.lifecycle.hibernate(session);
+    else this.deps.lifecycle.close(session, 'connection lost');
+  }
+
+  /** Sends a stream error and closes; the session, if any, ends with it. */
+  fail(err: StreamError): void {
+    if (this.phase === 'closed') return;
+    this.ctx.log.debug({ conn: this.conn.id, condition: err.condition, text: err.text }, 'stream error');
+    if (this.phase === 'header' && !this.streamId) {
+      this.streamId = randomUUID();
+      this.conn.openStream({ from: this.ctx.config.domain, id: this.streamId, version: '1.0' });
+    }
+    this.conn.write(streamErrorElement(err.condition, err.text).toString());
+    if (this.session) this.deps.lifecycle.close(this.session, `stream error: ${err.condition}`);
+    this.session = null;
+    this.phase = 'closed';
+    this.conn.closeStream();
+  }
+
+  private internalError(err: unknown): void {
+    if (err instanceof StreamError) return this.fail(err);
+    this.ctx.log.error({ err }, 'stream failure');
+    this.fail(new StreamError('internal-server-error'));
+  }
+}

@@ -1,0 +1,57 @@
+import type { ServerContext } from '../core/context.ts';
+import { Element } from '../xml/element.ts';
+import type { Session } from './session.ts';
+
+/**
+ * How sessions end: hibernation when stream management can resume them, and the final close
+ * that hands undelivered stanzas back to the router before anyone hears the session is gone.
+ */
+export class SessionLifecycle {
+  constructor(private readonly ctx: ServerContext) {}
+
+  /** The connection is gone but the client may resume within the configured timeout. */
+  hibernate(session: Session): void {
+    const sm = session.sm!;
+    session.connection = null;
+    session.state = 'hibernated';
+    sm.requestPending = false;
+    sm.hibernationTimer = setTimeout(() => this.close(session, 'hibernation timed out'), this.ctx.config.streamManagement.resumeTimeoutSeconds * 1000);
+    sm.hibernationTimer.unref();
+    this.ctx.log.debug({ jid: session.jid.full }, 'session hibernated');
+    this.ctx.hooks.emit('session:hibernated', { session });
+  }
+
+  /** Ends a session for good. Safe to call twice. */
+  close(session: Session, reason: string): void {
+    if (session.state === 'closed') return;
+    session.state = 'closed';
+    if (session.sm?.hibernationTimer) clearTimeout(session.sm.hibernationTimer);
+    session.connection = null;
+    this.ctx.sessions.remove(session);
+    this.returnUnacked(session);
+    this.ctx.log.debug({ jid: session.jid.full, reason }, 'session closed');
+    // After the bounces queued above, so a room learns of an undelivered message before the leave.
+    queueMicrotask(() => this.ctx.hooks.emit('session:closed', { session, reason }));
+  }
+
+  /**
+   * XEP-0198 section 5: unacknowledged stanzas were not delivered. Chat messages go back to the
+   * account (another resource or offline storage); the rest bounce to their sender.
+   */
+  private returnUnacked(session: Session): void {
+    const unacked = session.sm?.unacked ?? [];
+    if (session.sm) session.sm.unacked = [];
+    for (const { el } of unacked) {
+      const type = el.attrs.type as string | undefined;
+      if (el.name === 'message' && (type === undefined || type === 'chat' || type === 'normal')) {
+        const copy = new Element('message', { ...el.attrs, to: session.jid.bare });
+        copy.children = el.children;
+        this.ctx.router.route(copy);
+      } else if (el.name !== 'presence') {
+        const copy = new Element(el.name, { ...el.attrs, to: session.jid.full });
+        copy.children = el.children;
+        this.ctx.router.bounce(copy, 'recipient-unavailable');
+      }
+    }
+  }
+}

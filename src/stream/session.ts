@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import type { Connection } from '../transport/connection.ts';
+import type { Element } from '../xml/element.ts';
+import type { Jid } from '../core/jid.ts';
+
+/** One unacknowledged outbound stanza, kept for XEP-0198 resends and bounces. */
+export interface Unacked {
+  el: Element;
+  text: string;
+}
+
+/** XEP-0198 state: counters modulo 2^32, the unacked queue, the resumption token. */
+export interface StreamManagement {
+  /** Resumption id; null when the client did not ask for resume. */
+  id: string | null;
+  /** Stanzas handled from the client. */
+  inbound: number;
+  /** Stanzas the client acknowledged. */
+  acked: number;
+  unacked: Unacked[];
+  requestPending: boolean;
+  hibernationTimer: NodeJS.Timeout | null;
+}
+
+export type SessionState = 'active' | 'hibernated' | 'closed';
+
+/** A bound resource of a local account. Survives its connection while hibernated. */
+export class Session {
+  state: SessionState = 'active';
+  connection: Connection | null;
+  /** The last available presence broadcast by the client; null while unavailable. */
+  presence: Element | null = null;
+  priority = 0;
+  /** Requested the roster: gets roster pushes (RFC 6121 2.1.6). */
+  rosterRequested = false;
+  sm: StreamManagement | null = null;
+  /** Directed presences sent to these JIDs (they get unavailable when we go offline). */
+  readonly directedPresence = new Set<string>();
+  readonly created = Date.now();
+  lastActivity = Date.now();
+
+  constructor(
+    readonly jid: Jid,
+    connection: Connection,
+  ) {
+    this.connection = connection;
+  }
+
+  get available(): boolean {
+    return this.presence !== null && this.state !== 'closed';
+  }
+
+  /**
+   * Queues a stanza for this client. `text` is the exact serialization (with its own `to`),
+   * so a fan-out serializes once. Returns false when the session can no longer take it.
+   */
+  send(el: Element, text: string = el.toString()): boolean {
+    if (this.state === 'closed') return false;
+    if (this.sm) {
+      this.sm.unacked.push({ el, text });
+    }
+    if (this.connection) {
+      this.connection.write(text);
+      if (this.sm && !this.sm.requestPending) {
+        this.sm.requestPending = true;
+        this.connection.write('<r xmlns="urn:xmpp:sm:3"/>');
+      }
+    }
+    return true;
+  }
+
+  enableSm(resume: boolean): StreamManagement {
+    this.sm = {
+      id: resume ? randomBytes(18).toString('base64url') : null,
+      inbound: 0,
+      acked: 0,
+      unacked: [],
+      requestPending: false,
+      hibernationTimer: null,
+    };
+    return this.sm;
+  }
+
+  /** Applies a client's <a h=.../>: drops what it confirms. False when h is impossible. */
+  ack(h: number): boolean {
+    const sm = this.sm;
+    if (!sm) return true;
+    const count = (h - sm.acked) >>> 0;
+    if (count > sm.unacked.length) return false;
+    sm.unacked.splice(0, count);
+    sm.acked = h >>> 0;
+    sm.requestPending = false;
+    return true;
+  }
+}

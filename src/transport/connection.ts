@@ -1,0 +1,77 @@
+import type { Element } from '../xml/element.ts';
+import type { StreamError } from '../xml/errors.ts';
+
+/** What a transport reports to the stream layer, already framed and parsed. */
+export interface ConnectionHandler {
+  streamStart(header: Element): void;
+  stanza(el: Element): void;
+  streamEnd(): void;
+  /** The input was bad: the stream layer answers with this stream error and closes. */
+  error(err: StreamError): void;
+  /** The socket is gone (after an error, a close, or a network failure). */
+  closed(): void;
+}
+
+export type TransportKind = 'tcp' | 'websocket';
+
+/**
+ * A client connection, whatever its framing. Output is buffered and flushed once per
+ * event-loop turn, so a fan-out of N stanzas to one connection costs one system call.
+ */
+export interface Connection {
+  readonly kind: TransportKind;
+  readonly id: number;
+  readonly remoteAddress: string;
+  /** Encrypted, or trusted as if it were (loopback, trusted proxy). */
+  readonly secure: boolean;
+  /** TLS is in place on this connection itself (not only trusted). */
+  readonly encrypted: boolean;
+  readonly canStartTls: boolean;
+  setHandler(handler: ConnectionHandler): void;
+  /** Sends the stream header (TCP) or the framing <open/> (WebSocket). */
+  openStream(attrs: Record<string, string>): void;
+  /** Queues one top-level element, already serialized with its own namespaces. */
+  write(xmlText: string): void;
+  /** Bytes queued but not yet handed to the kernel. */
+  readonly pendingBytes: number;
+  /** Starts a fresh parser for a stream restart (after STARTTLS or SASL). */
+  restartStream(): void;
+  /** Upgrades to TLS after <proceed/> was written (TCP only). */
+  startTls(): Promise<void>;
+  /** Sends the stream end (</stream:stream> or <close/>) and closes gracefully. */
+  closeStream(): void;
+  /** Drops the socket without a goodbye (dead peer). */
+  destroy(): void;
+}
+
+let nextId = 1;
+export function nextConnectionId(): number {
+  return nextId++;
+}
+
+/** Token bucket on input bytes: a connection that keeps exceeding it gets policy-violation. */
+export class RateLimiter {
+  private tokens: number;
+  private last = Date.now();
+
+  constructor(
+    private readonly ratePerSecond: number,
+    private readonly burst: number,
+  ) {
+    this.tokens = burst;
+  }
+
+  /** Returns false when the bytes exceed what the bucket holds. */
+  take(bytes: number): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.ratePerSecond);
+    this.last = now;
+    this.tokens -= bytes;
+    return this.tokens >= 0;
+  }
+}
+
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+export function isLoopback(address: string): boolean {
+  return LOOPBACK.test(address);
+}

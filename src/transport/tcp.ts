@@ -1,0 +1,166 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { StreamParser } from '../xml/stream-parser.ts';
+import { StreamError } from '../xml/errors.ts';
+import { escapeAttr } from '../xml/element.ts';
+import { isLoopback, nextConnectionId, RateLimiter, type Connection, type ConnectionHandler } from './connection.ts';
+
+export interface TcpOptions {
+  maxStanzaBytes: number;
+  maxDepth: number;
+  rateBytesPerSecond: number;
+  rateBurstBytes: number;
+  secureContext: tls.SecureContext;
+}
+
+/** An XMPP stream over TCP (RFC 6120), with STARTTLS or direct TLS. */
+export class TcpConnection implements Connection {
+  readonly kind = 'tcp' as const;
+  readonly id = nextConnectionId();
+  readonly remoteAddress: string;
+  encrypted: boolean;
+  private socket: net.Socket;
+  private handler?: ConnectionHandler;
+  private parser!: StreamParser;
+  private queue: string[] = [];
+  private queued = 0;
+  private flushScheduled = false;
+  private closed = false;
+  private readonly limiter: RateLimiter;
+
+  constructor(
+    socket: net.Socket,
+    private readonly opts: TcpOptions,
+    directTls: boolean,
+  ) {
+    this.socket = socket;
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.encrypted = directTls;
+    this.limiter = new RateLimiter(opts.rateBytesPerSecond, opts.rateBurstBytes);
+    socket.setNoDelay(true);
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.onClose());
+    this.attach(socket);
+  }
+
+  get secure(): boolean {
+    return this.encrypted || isLoopback(this.remoteAddress);
+  }
+
+  get canStartTls(): boolean {
+    return !this.encrypted;
+  }
+
+  get pendingBytes(): number {
+    return this.queued + this.socket.writableLength;
+  }
+
+  setHandler(handler: ConnectionHandler): void {
+    this.handler = handler;
+  }
+
+  private attach(socket: net.Socket): void {
+    socket.setEncoding('utf8');
+    this.restartStream();
+    socket.on('data', (chunk: string) => {
+      if (this.closed) return;
+      if (!this.limiter.take(Buffer.byteLength(chunk))) {
+        this.handler?.error(new StreamError('policy-violation', 'rate limit exceeded'));
+        return;
+      }
+      this.parser.write(chunk);
+    });
+  }
+
+  restartStream(): void {
+    const parser = new StreamParser({ maxStanzaBytes: this.opts.maxStanzaBytes, maxDepth: this.opts.maxDepth });
+    parser.on('streamStart', (el) => this.parser === parser && this.handler?.streamStart(el));
+    parser.on('stanza', (el) => this.parser === parser && this.handler?.stanza(el));
+    parser.on('streamEnd', () => this.parser === parser && this.handler?.streamEnd());
+    parser.on('error', (err) => this.parser === parser && this.handler?.error(err));
+    this.parser = parser;
+  }
+
+  openStream(attrs: Record<string, string>): void {
+    const a = Object.entries(attrs)
+      .map(([k, v]) => ` ${k}="${escapeAttr(v)}"`)
+      .join('');
+    this.write(`<?xml version='1.0'?><stream:stream xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams"${a}>`);
+  }
+
+  write(xmlText: string): void {
+    if (this.closed) return;
+    this.queue.push(xmlText);
+    this.queued += xmlText.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.queue.length === 0 || this.socket.destroyed) return;
+    const data = this.queue.length === 1 ? this.queue[0]! : this.queue.join('');
+    this.queue = [];
+    this.queued = 0;
+    this.socket.write(data);
+  }
+
+  async startTls(): Promise<void> {
+    const plain = this.socket;
+    // Bytes sent after <starttls/> must not be processed in the clear (command injection).
+    plain.removeAllListeners('data');
+    plain.pause();
+    this.flush();
+    await new Promise<void>((resolve) => (plain.writableLength === 0 ? resolve() : plain.once('drain', () => resolve())));
+    const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: this.opts.secureContext });
+    plain.removeAllListeners('close');
+    secure.on('error', () => secure.destroy());
+    secure.on('close', () => this.onClose());
+    this.socket = secure;
+    this.encrypted = true;
+    this.attach(secure);
+  }
+
+  closeStream(): void {
+    if (this.closed) return;
+    this.write('</stream:stream>');
+    this.flush();
+    this.closed = true;
+    this.socket.end();
+    // A peer that never answers the closing tag is dropped.
+    setTimeout(() => this.socket.destroy(), 5000).unref();
+  }
+
+  destroy(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    const h = this.handler;
+    this.handler = undefined;
+    h?.closed();
+  }
+}
+
+export function listenTcp(
+  host: string,
+  port: number,
+  opts: TcpOptions,
+  directTls: boolean,
+  onConnection: (conn: TcpConnection) => void,
+): Promise<net.Server> {
+  const server = directTls
+    ? tls.createServer({ secureContext: opts.secureContext }, (s) => onConnection(new TcpConnection(s, opts, true)))
+    : net.createServer((s) => onConnection(new TcpConnection(s, opts, false)));
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}

@@ -1,0 +1,167 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import { parseFrame } from '../xml/frame-parser.ts';
+import { StreamError } from '../xml/errors.ts';
+import { escapeAttr } from '../xml/element.ts';
+import { NS } from '../xml/ns.ts';
+import { isLoopback, nextConnectionId, RateLimiter, type Connection, type ConnectionHandler } from './connection.ts';
+
+export interface WebSocketOptions {
+  maxStanzaBytes: number;
+  maxDepth: number;
+  rateBytesPerSecond: number;
+  rateBurstBytes: number;
+  trustedProxies: string[];
+}
+
+/** RFC 7395: one element per text frame, <open/> and <close/> instead of the stream tags. */
+export class WsConnection implements Connection {
+  readonly kind = 'websocket' as const;
+  readonly id = nextConnectionId();
+  readonly encrypted = false;
+  readonly canStartTls = false;
+  readonly remoteAddress: string;
+  readonly secure: boolean;
+  private handler?: ConnectionHandler;
+  private queue: string[] = [];
+  private queued = 0;
+  private flushScheduled = false;
+  private closed = false;
+  private readonly limiter: RateLimiter;
+
+  constructor(
+    private readonly ws: WebSocket,
+    req: IncomingMessage,
+    private readonly opts: WebSocketOptions,
+  ) {
+    this.remoteAddress = req.socket.remoteAddress ?? '';
+    const viaProxy = opts.trustedProxies.includes(this.remoteAddress);
+    // A trusted proxy terminates TLS; loopback is the local developer or CI.
+    this.secure = isLoopback(this.remoteAddress) || (viaProxy && req.headers['x-forwarded-proto'] === 'https');
+    this.limiter = new RateLimiter(opts.rateBytesPerSecond, opts.rateBurstBytes);
+    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    ws.on('error', () => ws.terminate());
+    ws.on('close', () => {
+      this.closed = true;
+      const h = this.handler;
+      this.handler = undefined;
+      h?.closed();
+    });
+  }
+
+  get pendingBytes(): number {
+    return this.queued + this.ws.bufferedAmount;
+  }
+
+  setHandler(handler: ConnectionHandler): void {
+    this.handler = handler;
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    if (this.closed || !this.handler) return;
+    if (isBinary) {
+      this.handler.error(new StreamError('unsupported-encoding', 'binary frames are not XMPP'));
+      return;
+    }
+    const text = data.toString();
+    if (!this.limiter.take(text.length)) {
+      this.handler.error(new StreamError('policy-violation', 'rate limit exceeded'));
+      return;
+    }
+    let el;
+    try {
+      el = parseFrame(text, { maxStanzaBytes: this.opts.maxStanzaBytes, maxDepth: this.opts.maxDepth });
+    } catch (err) {
+      this.handler.error(err instanceof StreamError ? err : new StreamError('not-well-formed'));
+      return;
+    }
+    if (el.name === 'open') {
+      if (el.attrs.xmlns !== NS.FRAMING) this.handler.error(new StreamError('invalid-namespace'));
+      else this.handler.streamStart(el);
+    } else if (el.name === 'close') {
+      if (el.attrs.xmlns !== NS.FRAMING) this.handler.error(new StreamError('invalid-namespace'));
+      else this.handler.streamEnd();
+    } else {
+      this.handler.stanza(el);
+    }
+  }
+
+  restartStream(): void {
+    // Each frame is parsed alone: nothing to reset.
+  }
+
+  openStream(attrs: Record<string, string>): void {
+    const a = Object.entries(attrs)
+      .map(([k, v]) => ` ${k}="${escapeAttr(v)}"`)
+      .join('');
+    this.write(`<open xmlns="${NS.FRAMING}"${a}/>`);
+  }
+
+  write(xmlText: string): void {
+    if (this.closed) return;
+    this.queue.push(xmlText);
+    this.queued += xmlText.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const frames = this.queue;
+    this.queue = [];
+    this.queued = 0;
+    if (frames.length === 0 || this.ws.readyState !== this.ws.OPEN) return;
+    // One frame per element, but a single system call for all of them.
+    const sock = (this.ws as unknown as { _socket?: Duplex })._socket;
+    sock?.cork();
+    for (const f of frames) this.ws.send(f);
+    if (sock) process.nextTick(() => sock.uncork());
+  }
+
+  async startTls(): Promise<void> {
+    throw new StreamError('unsupported-feature', 'no STARTTLS over WebSocket');
+  }
+
+  closeStream(): void {
+    if (this.closed) return;
+    this.write(`<close xmlns="${NS.FRAMING}"/>`);
+    this.flush();
+    this.closed = true;
+    this.ws.close(1000);
+    setTimeout(() => this.ws.terminate(), 5000).unref();
+  }
+
+  destroy(): void {
+    this.closed = true;
+    this.ws.terminate();
+  }
+}
+
+/** Handles HTTP upgrades to the XMPP WebSocket endpoint; only the `xmpp` subprotocol is accepted. */
+export function createWebSocketEndpoint(opts: WebSocketOptions, onConnection: (conn: WsConnection) => void) {
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: opts.maxStanzaBytes + 1024,
+    handleProtocols: (protocols) => (protocols.has('xmpp') ? 'xmpp' : false),
+  });
+  return {
+    upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+      const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+        .split(',')
+        .map((s) => s.trim());
+      if (!offered.includes('xmpp')) {
+        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nthe xmpp subprotocol is required\n');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => onConnection(new WsConnection(ws, req, opts)));
+    },
+    close(): void {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+    },
+  };
+}

@@ -1,0 +1,291 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { AccountStore } from '../../src/store/accounts.ts';
+import { Store } from '../../src/store/db.ts';
+import { verifyPassword } from '../../src/stream/sasl/credentials.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/mucpush.js', import.meta.url));
+const EXAMPLE = fileURLToPath(new URL('../../config.example.json', import.meta.url));
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let work: string;
+
+/** Runs `node bin/mucpush.js ...args` from a temporary working directory. */
+function run(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env, ...opts.env };
+    if (!opts.env?.['MUCPUSH_CONFIG']) delete env['MUCPUSH_CONFIG'];
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: work, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+function assertUserError(r: Result, pattern: RegExp): void {
+  assert.notEqual(r.code, 0, `expected a failure, got ${JSON.stringify(r)}`);
+  assert.match(r.stderr, /^mucpush: /);
+  assert.match(r.stderr, pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace for user errors');
+}
+
+async function withAccounts<T>(dataDir: string, fn: (accounts: AccountStore) => Promise<T>): Promise<T> {
+  const store = await Store.open(dataDir);
+  try {
+    return await fn(new AccountStore(store));
+  } finally {
+    await store.close();
+  }
+}
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'mucpush-cli-'));
+});
+
+after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('mucpush check-config', () => {
+  it('prints ok for a valid file (the example config)', async () => {
+    const r = await run(['check-config', EXAMPLE]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'ok\n');
+    assert.equal(r.stderr, '');
+  });
+
+  it('prints every error with its field and exits 1', async () => {
+    const file = join(work, 'bad.json');
+    await writeFile(file, JSON.stringify({ c2s: { port: 70000 }, muc: { domain: true }, colour: 'blue' }));
+    const r = await run(['check-config', file]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 3, r.stderr);
+    for (const line of lines) assert.ok(line.startsWith(`mucpush: ${file}: `), line);
+    assert.match(r.stderr, /c2s\.port: must be an integer from 0 to 65535/);
+    assert.match(r.stderr, /muc\.domain: must be a domain name, null .* or false/);
+    assert.match(r.stderr, /colour: unknown key/);
+  });
+
+  it('names the file when it is not JSON or missing', async () => {
+    const file = join(work, 'broken.json');
+    await writeFile(file, '{"domain": "example.com",');
+    assertUserError(await run(['check-config', file]), new RegExp(`config file ${file} is not valid JSON`));
+    assertUserError(await run(['check-config', 'nope.json']), /cannot read config file nope\.json: no such file/);
+  });
+
+  it('resolves relative paths from the working directory', async () => {
+    await writeFile(join(work, 'rel.json'), '{"domain":"example.com"}');
+    const r = await run(['check-config', 'rel.json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'ok\n');
+  });
+});
+
+describe('mucpush account commands', () => {
+  let dataDir: string;
+  before(async () => {
+    dataDir = join(work, 'accounts-db');
+  });
+
+  it('adduser creates an account in --data-dir', async () => {
+    const r = await run(['adduser', 'alice@localhost', '--password', 'wonderland', '--data-dir', dataDir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'added alice@localhost\n');
+    const account = await withAccounts(dataDir, (a) => a.get('alice'));
+    assert.ok(account);
+    assert.equal(account.username, 'alice');
+    assert.ok(await verifyPassword(account.credentials, 'wonderland'));
+    assert.ok(!(await verifyPassword(account.credentials, 'other')));
+  });
+
+  it('adduser of an existing account fails (JIDs are case-insensitive)', async () => {
+    assertUserError(
+      await run(['adduser', 'Alice@LOCALHOST', '--password', 'x', '--data-dir', dataDir]),
+      /alice@localhost already exists/,
+    );
+  });
+
+  it('adduser reads the password from stdin', async () => {
+    const r = await run(['adduser', 'bob@localhost', '--data-dir', dataDir], { input: 'from stdin\nignored\n' });
+    assert.equal(r.code, 0, r.stderr);
+    const account = await withAccounts(dataDir, (a) => a.get('bob'));
+    assert.ok(account && (await verifyPassword(account.credentials, 'from stdin')));
+  });
+
+  it('adduser without a password fails', async () => {
+    assertUserError(await run(['adduser', 'carol@localhost', '--data-dir', dataDir]), /no password given/);
+    assertUserError(await run(['adduser', 'carol@localhost', '--data-dir', dataDir], { input: '\n' }), /must not be empty/);
+    assert.equal(await withAccounts(dataDir, (a) => a.exists('carol')), false);
+  });
+
+  it('passwd changes the password (flag or stdin)', async () => {
+    let r = await run(['passwd', 'alice@localhost', '--data-dir', dataDir], { input: 'new secret\r\n' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'changed the password of alice@localhost\n');
+    let account = await withAccounts(dataDir, (a) => a.get('alice'));
+    assert.ok(account && (await verifyPassword(account.credentials, 'new secret')));
+    assert.ok(!(await verifyPassword(account.credentials, 'wonderland')));
+    r = await run(['passwd', 'alice@localhost', '--password', 'third', '--data-dir', dataDir]);
+    assert.equal(r.code, 0, r.stderr);
+    account = await withAccounts(dataDir, (a) => a.get('alice'));
+    assert.ok(account && (await verifyPassword(account.credentials, 'third')));
+  });
+
+  it('passwd of an unknown account fails', async () => {
+    assertUserError(await run(['passwd', 'nobody@localhost', '--password', 'x', '--data-dir', dataDir]), /nobody@localhost does not exist/);
+  });
+
+  it('deluser deletes the account; deleting it again fails', async () => {
+    const r = await run(['deluser', 'bob@localhost', '--data-dir', dataDir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'deleted bob@localhost\n');
+    assert.equal(await withAccounts(dataDir, (a) => a.exists('bob')), false);
+    assert.equal(await withAccounts(dataDir, (a) => a.exists('alice')), true);
+    assertUserError(await run(['deluser', 'bob@localhost', '--data-dir', dataDir]), /bob@localhost does not exist/);
+  });
+
+  it('rejects bad JIDs and other domains', async () => {
+    assertUserError(await run(['adduser', 'not a jid', '--password', 'x', '--data-dir', dataDir]), /invalid JID "not a jid"/);
+    assertUserError(await run(['adduser', 'localhost', '--password', 'x', '--data-dir', dataDir]), /invalid JID/);
+    assertUserError(await run(['adduser', 'a@localhost/res', '--password', 'x', '--data-dir', dataDir]), /invalid JID/);
+    assertUserError(await run(['deluser', '@localhost', '--data-dir', dataDir]), /invalid JID/);
+    assertUserError(
+      await run(['adduser', 'dave@example.com', '--password', 'x', '--data-dir', dataDir]),
+      /dave@example\.com is not on this server's domain localhost/,
+    );
+  });
+
+  it('uses the domain and data folder of --config (relative to the file), or --domain', async () => {
+    const confDir = join(work, 'etc');
+    await mkdir(confDir, { recursive: true });
+    const file = join(confDir, 'config.json');
+    await writeFile(file, JSON.stringify({ domain: 'example.com', dataDir: 'db' }));
+    const r = await run(['adduser', 'erin@example.com', '--password', 'x', '--config', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await withAccounts(join(confDir, 'db'), (a) => a.exists('erin')), true);
+    const other = join(work, 'other-db');
+    const r2 = await run(['adduser', 'frank@example.org', '--password', 'x', '--domain', 'example.org', '--data-dir', other]);
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.equal(await withAccounts(other, (a) => a.exists('frank')), true);
+  });
+
+  it('defaults to ./data in the working directory', async () => {
+    const r = await run(['adduser', 'gina@localhost', '--password', 'x']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await withAccounts(join(work, 'data'), (a) => a.exists('gina')), true);
+  });
+
+  it('an explicit --config must exist, $MUCPUSH_CONFIG may be missing', async () => {
+    assertUserError(
+      await run(['adduser', 'h@localhost', '--password', 'x', '--config', join(work, 'absent.json'), '--data-dir', dataDir]),
+      /cannot read config file .*absent\.json: no such file/,
+    );
+    const r = await run(['adduser', 'h@localhost', '--password', 'x', '--data-dir', dataDir], {
+      env: { MUCPUSH_CONFIG: join(work, 'absent.json') },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const file = join(work, 'env.json');
+    await writeFile(file, JSON.stringify({ domain: 'env.example' }));
+    const r2 = await run(['adduser', 'i@env.example', '--password', 'x', '--data-dir', dataDir], { env: { MUCPUSH_CONFIG: file } });
+    assert.equal(r2.code, 0, r2.stderr);
+  });
+
+  it('reports invalid config files', async () => {
+    const file = join(work, 'invalid.json');
+    await writeFile(file, JSON.stringify({ domain: 'bad domain' }));
+    assertUserError(await run(['adduser', 'j@localhost', '--password', 'x', '--config', file]), /invalid\.json: domain: must be a domain name/);
+  });
+
+  it('fails clearly while another process holds the database', async () => {
+    const store = await Store.open(dataDir);
+    try {
+      assertUserError(await run(['adduser', 'k@localhost', '--password', 'x', '--data-dir', dataDir]), /in use by another process/);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('mucpush usage errors', () => {
+  it('names the flag of a bad value', async () => {
+    assertUserError(await run(['start', '--c2s-port', 'abc']), /--c2s-port.*must be an integer from 0 to 65535/);
+    assertUserError(await run(['start', '--http-port', '99999']), /--http-port.*must be an integer from 0 to 65535/);
+    assertUserError(await run(['start', '--domain', 'bad domain', '--data-dir', join(work, 'x')]), /--domain: must be a domain name/);
+  });
+
+  it('rejects unknown commands and missing arguments', async () => {
+    assertUserError(await run(['frobnicate']), /unknown command 'frobnicate'/);
+    assertUserError(await run(['adduser']), /missing required argument 'jid'/);
+  });
+
+  it('--help and --version exit 0', async () => {
+    const h = await run(['--help']);
+    assert.equal(h.code, 0);
+    assert.match(h.stdout, /adduser/);
+    const v = await run(['--version']);
+    assert.equal(v.code, 0);
+    assert.match(v.stdout, /^\d+\.\d+\.\d+/);
+  });
+});
+
+describe('mucpush start', () => {
+  it('logs one listening line, and stops on SIGTERM with status 0', { timeout: 30_000 }, async () => {
+    const dataDir = join(work, 'server-db');
+    const env = { ...process.env };
+    delete env['MUCPUSH_CONFIG'];
+    const child = spawn(process.execPath, [BIN, 'start', '--data-dir', dataDir, '--c2s-port', '0', '--http-port', '0'], {
+      cwd: work,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d;
+        for (const line of stdout.split('\n')) {
+          if (!line.includes('"listening"')) continue;
+          try {
+            resolve(JSON.parse(line) as Record<string, unknown>);
+          } catch {
+            // incomplete line: wait for more
+          }
+        }
+      });
+      void exited.then((code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
+    });
+    try {
+      assert.equal(listening['msg'], 'listening');
+      assert.equal(listening['domain'], 'localhost');
+      assert.equal(listening['directTls'], null);
+      assert.ok(Number.isInteger(listening['c2s']) && (listening['c2s'] as number) > 0);
+      assert.ok(Number.isInteger(listening['http']) && (listening['http'] as number) > 0);
+      // While it runs, the admin commands refuse to touch the database.
+      assertUserError(await run(['adduser', 'z@localhost', '--password', 'x', '--data-dir', dataDir]), /in use/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0, stderr);
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(lines.filter((l) => l['msg'] === 'listening').length, 1);
+    assert.equal(stderr, '');
+  });
+});

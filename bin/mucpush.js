@@ -6,4 +6,5 @@ import { register } from 'tsx/esm/api';
 register({ tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) });
 const { main } = await import('../src/cli/main.ts');
 const code = await main(process.argv);
-if (code !== 0) process.exitCode = code;
+// A failed command exits at once, even if something it opened still holds the event loop.
+if (code !== 0) process.exit(code);

@@ -19,11 +19,14 @@ import { AuthThrottle } from './stream/sasl/throttle.ts';
 import { streamErrorElement } from './xml/errors.ts';
 import { Host } from './host/host.ts';
 import { installHostFeatures } from './host/features.ts';
+import { installMuc } from './muc/index.ts';
+import type { MucService } from './muc/service.ts';
 
 export interface RunningServer {
   ports: { c2s: number; http: number; directTls: number | null };
   ctx: ServerContext;
   host: Host;
+  muc: MucService | null;
   http: HttpServer;
   stop(): Promise<void>;
 }
@@ -48,6 +51,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const http = new HttpServer();
   const stoppers: (() => void | Promise<void>)[] = [];
   stoppers.push(installHostFeatures(ctx, host, lifecycle));
+  const muc = config.muc.domain ? await installMuc(ctx, host, config.muc.domain) : null;
+  if (muc) stoppers.push(() => muc.shutdown());
 
   const secureContext = createSecureContext(await loadTlsMaterial(config));
   const throttle = new AuthThrottle(config.limits.authFailuresPerMinute);
@@ -67,11 +72,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     ports: { c2s: port(servers[0]!), http: httpPort, directTls: servers[1] ? port(servers[1]) : null },
     ctx,
     host,
+    muc,
     http,
     async stop() {
       if (stopped) return;
       stopped = true;
       for (const s of servers) s.close();
+      // Services say goodbye (rooms send status 332) while the sessions can still hear it.
+      for (const stop of stoppers.reverse()) await stop();
       const shutdown = streamErrorElement('system-shutdown').toString();
       for (const session of [...sessions.all()]) {
         session.connection?.write(shutdown);
@@ -79,7 +87,6 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         lifecycle.close(session, 'server shutdown');
       }
       ws.close();
-      for (const stop of stoppers.reverse()) await stop();
       await http.close();
       // Let the session:closed handlers queued above run before storage goes away.
       await new Promise((r) => setImmediate(r));

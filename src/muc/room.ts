@@ -1,0 +1,386 @@
+import { createHash } from 'node:crypto';
+import { monotonicFactory } from 'ulid';
+import { parseJid, type Jid } from '../core/jid.ts';
+import { cloneElement, Element, xml } from '../xml/element.ts';
+import { errorReply, StanzaError } from '../xml/errors.ts';
+import { NS } from '../xml/ns.ts';
+import type { MucService } from './service.ts';
+import { Occupant } from './occupant.ts';
+import { mucUserX, occupantIdEl, Prepared, presencePayload } from './stanzas.ts';
+import { AFFILIATION_RANK, type Affiliation, type Role, type RoomRecord } from './types.ts';
+
+const ulid = monotonicFactory();
+
+/** What ends an occupant's stay, with the status codes XEP-0045 gives each. */
+export interface Removal {
+  reason: 'leave' | 'kick' | 'ban' | 'ghost' | 'affiliation' | 'destroy' | 'shutdown';
+  codes: number[];
+  actor?: string;
+  text?: string;
+  /** The unavailable presence the occupant sent (status text is relayed). */
+  presence?: Element;
+}
+
+/**
+ * The room core: occupants, presence, groupchat and private messages, and the fan-out.
+ * Features (src/muc/*.ts) hook into its events; the core knows none of them.
+ */
+export class Room {
+  readonly occupants = new Map<string, Occupant>();
+  /** Occupant by real full JID. */
+  readonly bySession = new Map<string, Occupant>();
+
+  constructor(
+    readonly jid: Jid,
+    public record: RoomRecord,
+    private readonly service: MucService,
+  ) {}
+
+  get config() {
+    return this.record.config;
+  }
+
+  get locked(): boolean {
+    return this.record.locked;
+  }
+
+  get anonymous(): boolean {
+    return this.config.whois !== 'anyone';
+  }
+
+  affiliation(bare: string): Affiliation {
+    if (this.service.isAdmin(bare)) return 'owner';
+    return this.record.affiliations[bare] ?? 'none';
+  }
+
+  /** The role a user of this affiliation gets on entering. */
+  defaultRole(aff: Affiliation): Role {
+    if (aff === 'owner' || aff === 'admin') return 'moderator';
+    if (aff === 'outcast') return 'none';
+    if (this.config.moderated && aff === 'none') return 'visitor';
+    return 'participant';
+  }
+
+  occupantJid(nick: string): string {
+    return `${this.jid.bare}/${nick}`;
+  }
+
+  /** Stable per room and bare JID, opaque (XEP-0421). */
+  occupantIdFor(bare: string): string {
+    return createHash('sha256').update(this.service.secret).update(this.jid.bare).update('\0').update(bare).digest('base64url').slice(0, 22);
+  }
+
+  isEmpty(): boolean {
+    return this.occupants.size === 0;
+  }
+
+  // ------------------------------------------------------------------ presence
+
+  async handlePresence(stanza: Element, from: Jid, nick: string): Promise<void> {
+    const type = stanza.attrs.type as string | undefined;
+    const current = this.bySession.get(from.full);
+    if (type === 'error') {
+      if (current) await this.deliveryFailed(current, from, stanza);
+      return;
+    }
+    if (type === 'unavailable') {
+      if (current) this.leaveSession(current, from, { reason: 'leave', codes: [], presence: stanza });
+      return;
+    }
+    if (type !== undefined) return; // subscriptions and probes to a room are ignored
+    if (!nick) throw new StanzaError('jid-malformed', 'a nickname is required');
+    if (current && current.nick !== nick) return this.changeNick(current, from, nick, stanza);
+    if (current) return this.updatePresence(current, from, stanza);
+    return this.join(stanza, from, nick);
+  }
+
+  private async join(stanza: Element, from: Jid, nick: string): Promise<void> {
+    const aff = this.affiliation(from.bare);
+    if (this.locked && aff !== 'owner') throw new StanzaError('item-not-found', 'this room is locked until its owner configures it');
+    const existing = this.occupants.get(nick);
+    if (existing && existing.bare !== from.bare) throw new StanzaError('conflict', 'that nickname is in use');
+    const owner = this.nickOwner(nick);
+    if (owner && owner !== from.bare) throw new StanzaError('conflict', 'that nickname is registered by another user');
+    if (aff === 'outcast') throw new StanzaError('forbidden', 'you are banned from this room');
+    await this.service.hooks.fire('room:pre-join', { room: this, jid: from, nick, stanza, affiliation: aff });
+
+    const isNew = this.service.consumeCreated(this);
+    const occupant = existing ?? new Occupant(nick, from.bare, this.defaultRole(aff), this.occupantIdFor(from.bare));
+    occupant.sessions.set(from.full, stanza);
+    this.bySession.set(from.full, occupant);
+    this.service.trackSession(this, from.full, true);
+    if (!existing) {
+      // The newcomer first learns who is here (XEP-0045 7.2.3), then everyone learns of it.
+      for (const other of this.occupants.values()) this.sendPresenceTo(other, from.full, occupant, []);
+      this.occupants.set(nick, occupant);
+    }
+    const selfCodes = [110];
+    if (!this.anonymous) selfCodes.push(100);
+    if (this.config.archiving) selfCodes.push(170);
+    if (isNew) selfCodes.push(201);
+    this.broadcastPresence(occupant, { selfCodes, onlyTo: existing ? [from.full] : undefined });
+    await this.service.hooks.fire('room:joined', { room: this, occupant, jid: from, stanza });
+  }
+
+  private changeNick(occupant: Occupant, from: Jid, nick: string, stanza: Element): void {
+    if (this.occupants.has(nick)) throw new StanzaError('conflict', 'that nickname is in use');
+    const owner = this.nickOwner(nick);
+    if (owner && owner !== from.bare) throw new StanzaError('conflict', 'that nickname is registered by another user');
+    if (occupant.sessions.size > 1) throw new StanzaError('not-acceptable', 'leave from your other resources before changing nickname');
+    // Old nick goes unavailable with 303 and the new nick, then the new nick appears.
+    this.broadcastPresence(occupant, { unavailable: true, codes: [303], newNick: nick, selfCodes: [110] });
+    this.occupants.delete(occupant.nick);
+    occupant.nick = nick;
+    occupant.sessions.set(from.full, stanza);
+    this.occupants.set(nick, occupant);
+    this.broadcastPresence(occupant, { selfCodes: [110] });
+  }
+
+  private updatePresence(occupant: Occupant, from: Jid, stanza: Element): void {
+    occupant.sessions.set(from.full, stanza);
+    this.broadcastPresence(occupant, { selfCodes: [110] });
+  }
+
+  /** One session leaves; the occupant leaves with its last session. */
+  leaveSession(occupant: Occupant, from: Jid, removal: Removal): void {
+    occupant.sessions.delete(from.full);
+    this.bySession.delete(from.full);
+    this.service.trackSession(this, from.full, false);
+    if (occupant.sessions.size > 0) {
+      this.sendPresenceTo(occupant, from.full, occupant, [110], true, removal);
+      this.broadcastPresence(occupant, { selfCodes: [110] });
+      return;
+    }
+    this.removeOccupant(occupant, removal, [from.full]);
+  }
+
+  /** Removes an occupant with all its sessions, telling everyone (and it) why. */
+  removeOccupant(occupant: Occupant, removal: Removal, alreadyGone: string[] = []): void {
+    if (this.occupants.get(occupant.nick) !== occupant) return;
+    occupant.role = 'none';
+    this.broadcastPresence(occupant, { unavailable: true, codes: removal.codes, selfCodes: [110], removal, extraSelf: alreadyGone });
+    this.occupants.delete(occupant.nick);
+    for (const full of occupant.sessions.keys()) {
+      this.bySession.delete(full);
+      this.service.trackSession(this, full, false);
+    }
+    occupant.sessions.clear();
+    this.service.hooks.emit('room:occupant-left', { room: this, occupant, reason: removal.reason });
+    this.service.maybeDispose(this);
+  }
+
+  private async deliveryFailed(occupant: Occupant, from: Jid, error: Element): Promise<void> {
+    await this.service.hooks.fire('room:delivery-failed', { room: this, occupant, jid: from, error });
+  }
+
+  /**
+   * Sends `subject`'s presence to every occupant session, computing each variant once:
+   * with or without the real JID, and the self-presence with its status codes.
+   */
+  broadcastPresence(
+    subject: Occupant,
+    opts: {
+      unavailable?: boolean;
+      codes?: number[];
+      selfCodes?: number[];
+      newNick?: string;
+      removal?: Removal;
+      onlyTo?: string[];
+      /** Sessions that already left but still get the self-presence. */
+      extraSelf?: string[];
+    },
+  ): void {
+    const cache = new Map<string, Prepared>();
+    const variant = (withJid: boolean, self: boolean, sessionJid?: string) => {
+      const key = `${withJid}|${self}|${sessionJid ?? ''}`;
+      let p = cache.get(key);
+      if (!p) {
+        const codes = [...(opts.codes ?? []), ...(self ? (opts.selfCodes ?? []) : [])];
+        p = new Prepared(this.presenceOf(subject, { withJid: withJid ? (sessionJid ?? [...subject.sessions.keys()][0]) : undefined, codes, unavailable: opts.unavailable, newNick: opts.newNick, removal: opts.removal }));
+        cache.set(key, p);
+      }
+      return p;
+    };
+    const broadcastRoles = new Set(this.config.presenceBroadcast);
+    const targets = opts.onlyTo ? opts.onlyTo.map((f) => [f, this.bySession.get(f)] as const) : [...this.bySession.entries()];
+    for (const [full, recipient] of targets) {
+      if (!recipient) continue;
+      const self = recipient === subject;
+      if (!self && !broadcastRoles.has(subject.role === 'none' ? 'participant' : subject.role)) continue;
+      const withJid = !this.anonymous || recipient.role === 'moderator' || self;
+      const p = variant(withJid, self, self ? full : undefined);
+      this.service.deliver(full, p);
+    }
+    for (const full of opts.extraSelf ?? []) this.service.deliver(full, variant(true, true, full));
+  }
+
+  /** The presence of one occupant to one session, for the join roster. */
+  private sendPresenceTo(subject: Occupant, to: string, recipient: Occupant, codes: number[], unavailable = false, removal?: Removal): void {
+    const self = subject === recipient;
+    const withJid = !this.anonymous || recipient.role === 'moderator' || self;
+    const el = this.presenceOf(subject, { withJid: withJid ? (self ? to : [...subject.sessions.keys()][0]) : undefined, codes, unavailable, removal });
+    this.service.deliver(to, new Prepared(el));
+  }
+
+  presenceOf(
+    occupant: Occupant,
+    opts: { withJid?: string; codes: number[]; unavailable?: boolean; newNick?: string; removal?: Removal },
+  ): Element {
+    const attrs: Record<string, string> = { from: this.occupantJid(occupant.nick) };
+    if (opts.unavailable) attrs.type = 'unavailable';
+    const p = xml('presence', attrs);
+    const source = opts.unavailable ? opts.removal?.presence : occupant.presence;
+    for (const c of presencePayload(source)) {
+      if (!opts.unavailable || c.name === 'status') p.cnode(cloneElement(c));
+    }
+    p.cnode(
+      mucUserX(
+        {
+          affiliation: this.affiliation(occupant.bare),
+          role: opts.unavailable ? 'none' : occupant.role,
+          jid: opts.withJid,
+          nick: opts.newNick,
+          actor: opts.removal?.actor,
+          reason: opts.removal?.text,
+        },
+        opts.codes,
+      ),
+    );
+    p.cnode(occupantIdEl(occupant));
+    return p;
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  async handleMessage(stanza: Element, from: Jid, nick: string): Promise<void> {
+    const type = (stanza.attrs.type as string | undefined) ?? 'normal';
+    const sender = this.bySession.get(from.full);
+    if (type === 'error') {
+      if (sender) await this.deliveryFailed(sender, from, stanza);
+      return;
+    }
+    if (nick) {
+      if (type === 'groupchat') throw new StanzaError('bad-request', 'groupchat messages go to the room, not to an occupant');
+      return this.privateMessage(stanza, from, nick, sender);
+    }
+    if (type === 'groupchat') {
+      if (!sender) throw new StanzaError('not-acceptable', 'join the room before sending to it');
+      return this.groupchat(stanza, sender, from);
+    }
+    // Invitations, declines and voice requests are features; anything else is refused.
+    if (await this.service.hooks.fire('room:direct-message', { room: this, occupant: sender, from, stanza })) return;
+    throw new StanzaError('bad-request', 'only groupchat messages can be sent to the room');
+  }
+
+  private async groupchat(stanza: Element, sender: Occupant, from: Jid): Promise<void> {
+    // A feature that returns true took the message over (a subject change, for instance).
+    if (await this.service.hooks.fire('room:pre-message', { room: this, occupant: sender, stanza })) return;
+    const stanzaId = ulid();
+    const out = xml('message', { from: this.occupantJid(sender.nick), type: 'groupchat' });
+    if (stanza.attrs.id) out.attrs.id = stanza.attrs.id;
+    if (stanza.attrs['xml:lang']) out.attrs['xml:lang'] = stanza.attrs['xml:lang'];
+    for (const c of stanza.children) {
+      if (typeof c === 'string') continue;
+      // Ids claimed by=this room, and occupant ids, come only from the room (XEP-0359, XEP-0421).
+      if (c.name === 'stanza-id' && c.attrs.xmlns === NS.SID && c.attrs.by === this.jid.bare) continue;
+      if (c.name === 'occupant-id' && c.attrs.xmlns === NS.OCCUPANT_ID) continue;
+      out.cnode(c);
+    }
+    out.c('stanza-id', { xmlns: NS.SID, id: stanzaId, by: this.jid.bare });
+    out.cnode(occupantIdEl(sender));
+    this.broadcastMessage(out);
+    this.service.hooks.emit('room:message', { room: this, occupant: sender, from, stanza: out, stanzaId, body: out.getChildText('body') });
+  }
+
+  /** Groupchat fan-out: one serialization, every occupant session (the sender's too). */
+  broadcastMessage(el: Element): void {
+    const p = new Prepared(el);
+    for (const full of this.bySession.keys()) this.service.deliver(full, p);
+  }
+
+  private privateMessage(stanza: Element, from: Jid, nick: string, sender: Occupant | undefined): void {
+    if (!sender) throw new StanzaError('not-acceptable', 'join the room before sending private messages');
+    const target = this.occupants.get(nick);
+    if (!target) throw new StanzaError('item-not-found', 'no such occupant');
+    const allow = this.config.allowPm;
+    const ok = allow === 'anyone' || (allow === 'participants' && sender.role !== 'visitor') || (allow === 'moderators' && sender.role === 'moderator');
+    if (!ok) throw new StanzaError('forbidden', 'private messages are not allowed in this room');
+    const out = xml('message', { ...stanza.attrs, from: this.occupantJid(sender.nick) });
+    delete out.attrs.to;
+    for (const c of stanza.children) if (typeof c !== 'string') out.cnode(c);
+    out.c('x', { xmlns: NS.MUC_USER });
+    const p = new Prepared(out);
+    for (const full of target.sessions.keys()) this.service.deliver(full, p);
+  }
+
+  // ------------------------------------------------------------------ admin
+
+  /** Changes an affiliation, updating the roles of present occupants (XEP-0045 9.x, 10.x). */
+  async setAffiliation(bare: string, aff: Affiliation, actor?: Occupant, reason?: string): Promise<void> {
+    const before = this.affiliation(bare);
+    if (aff === 'none') delete this.record.affiliations[bare];
+    else this.record.affiliations[bare] = aff;
+    if (aff === 'none' || aff === 'outcast') delete this.record.nicks[bare];
+    await this.save();
+    for (const occupant of [...this.occupants.values()]) {
+      if (occupant.bare !== bare) continue;
+      if (aff === 'outcast') {
+        this.removeOccupant(occupant, { reason: 'ban', codes: [301], actor: actor?.nick, text: reason });
+      } else if (aff === 'none' && this.config.membersOnly) {
+        this.removeOccupant(occupant, { reason: 'affiliation', codes: [321], actor: actor?.nick, text: reason });
+      } else {
+        const rankUp = AFFILIATION_RANK[aff] > AFFILIATION_RANK[before];
+        const role = this.defaultRole(aff);
+        if (rankUp ? role !== occupant.role : true) occupant.role = role;
+        this.broadcastPresence(occupant, {});
+      }
+    }
+    this.service.hooks.emit('room:changed', { room: this });
+  }
+
+  setRole(occupant: Occupant, role: Role, actor?: Occupant, reason?: string): void {
+    if (role === 'none') {
+      this.removeOccupant(occupant, { reason: 'kick', codes: [307], actor: actor?.nick, text: reason });
+      return;
+    }
+    occupant.role = role;
+    this.broadcastPresence(occupant, { removal: { reason: 'leave', codes: [], actor: actor?.nick, text: reason } });
+  }
+
+  /** The bare JID that registered `nick` here, if any. */
+  nickOwner(nick: string): string | undefined {
+    for (const [bare, n] of Object.entries(this.record.nicks)) if (n === nick) return bare;
+    return undefined;
+  }
+
+  async save(): Promise<void> {
+    await this.service.save(this);
+  }
+
+  /** Sends a message from the room itself (no nick) to every occupant. */
+  broadcastFromRoom(children: Element[], type = 'groupchat'): void {
+    const el = xml('message', { from: this.jid.bare, type, id: ulid() });
+    for (const c of children) el.cnode(c);
+    this.broadcastMessage(el);
+  }
+
+  /** Replies to a stanza that failed inside the room. */
+  reject(stanza: Element, err: StanzaError): void {
+    this.service.ctx.router.route(errorReply(stanza, err));
+  }
+
+  /** Looks up the occupant of a real JID (exact session, else any session of that user). */
+  occupantOf(jid: Jid): Occupant | undefined {
+    const exact = this.bySession.get(jid.full);
+    if (exact) return exact;
+    for (const o of this.occupants.values()) if (o.bare === jid.bare) return o;
+    return undefined;
+  }
+}
+
+export function nickOf(to: string): string {
+  const j = parseJid(to);
+  return j?.resource ?? '';
+}
+
+export { Element };

@@ -1,0 +1,206 @@
+import { randomBytes } from 'node:crypto';
+import type { ServerContext } from '../core/context.ts';
+import { Hooks } from '../core/hooks.ts';
+import { parseJid, type Jid } from '../core/jid.ts';
+import { RoomStore } from '../store/rooms.ts';
+import { xml, type Element } from '../xml/element.ts';
+import { errorReply, StanzaError } from '../xml/errors.ts';
+import { NS } from '../xml/ns.ts';
+import type { RoomEvents } from './events.ts';
+import { Room } from './room.ts';
+import { RoomIqHandlers } from './room-iq.ts';
+import type { Prepared } from './stanzas.ts';
+import { defaultRoomConfig } from './config.ts';
+import type { RoomNodeHandler } from './disco.ts';
+import type { RoomRecord } from './types.ts';
+
+/**
+ * The MUC service at conference.<domain>: owns the rooms, routes stanzas to them, answers
+ * service-level IQs. Room features hook into `hooks` and `roomIq`.
+ */
+export class MucService {
+  readonly rooms = new Map<string, Room>();
+  readonly hooks = new Hooks<RoomEvents>();
+  readonly roomIq = new RoomIqHandlers();
+  /** Service-level IQ handlers (to the service domain itself). */
+  readonly serviceIq = new RoomIqHandlers();
+  /** Room disco#info features contributed by features. */
+  readonly roomFeatures: ((room: Room) => string[])[] = [];
+  /** disco#info nodes of rooms (e.g. x-roomuser-item), answered by features. */
+  readonly roomNodes = new Map<string, RoomNodeHandler>();
+  readonly serviceFeatures = new Set<string>([NS.MUC, NS.DISCO_INFO, NS.DISCO_ITEMS, NS.MUC_STABLE_ID, NS.OCCUPANT_ID]);
+  readonly secret = randomBytes(32);
+  private readonly store: RoomStore;
+  private readonly justCreated = new WeakSet<Room>();
+  /** Rooms each real full JID is in, so a session's end can be found fast. */
+  private readonly sessionRooms = new Map<string, Set<Room>>();
+  private readonly admins: Set<string>;
+
+  constructor(
+    readonly ctx: ServerContext,
+    readonly domain: string,
+  ) {
+    this.store = new RoomStore(ctx.store);
+    this.admins = new Set(ctx.config.admins);
+    this.hooks.onError = (err, event) => ctx.log.error({ err, event }, 'room event handler failed');
+    ctx.router.register(domain, (stanza) => void this.handle(stanza));
+  }
+
+  async load(): Promise<void> {
+    for (const record of await this.store.all()) {
+      const room = new Room(parseJid(record.jid)!, record, this);
+      this.rooms.set(record.jid, room);
+      await this.hooks.fire('room:created', { room });
+    }
+  }
+
+  isAdmin(bare: string): boolean {
+    return this.admins.has(bare);
+  }
+
+  deliver(to: string, p: Prepared): void {
+    this.ctx.router.deliverPrepared(to, p.el, p.for(to));
+  }
+
+  trackSession(room: Room, full: string, joined: boolean): void {
+    let set = this.sessionRooms.get(full);
+    if (joined) {
+      if (!set) this.sessionRooms.set(full, (set = new Set()));
+      set.add(room);
+    } else if (set) {
+      set.delete(room);
+      if (set.size === 0) this.sessionRooms.delete(full);
+    }
+  }
+
+  /** Rooms a real full JID is joined to. */
+  roomsOf(full: string): Room[] {
+    return [...(this.sessionRooms.get(full) ?? [])];
+  }
+
+  /** True once, for the join that created the room (status 201). */
+  consumeCreated(room: Room): boolean {
+    if (!this.justCreated.has(room)) return false;
+    this.justCreated.delete(room);
+    return true;
+  }
+
+  async save(room: Room): Promise<void> {
+    if (room.config.persistent) await this.store.save(room.record);
+  }
+
+  /** A temporary room goes away with its last occupant. */
+  maybeDispose(room: Room): void {
+    if (room.isEmpty() && !room.config.persistent && this.rooms.get(room.jid.bare) === room) {
+      this.rooms.delete(room.jid.bare);
+      this.hooks.emit('room:destroyed', { room });
+    }
+  }
+
+  /** A room that stops being persistent leaves storage but lives on while occupied. */
+  async removeRecord(room: Room): Promise<void> {
+    await this.store.delete(room.jid.bare);
+  }
+
+  async removeRoom(room: Room): Promise<void> {
+    this.rooms.delete(room.jid.bare);
+    await this.store.delete(room.jid.bare);
+    this.hooks.emit('room:destroyed', { room });
+  }
+
+  canCreate(bare: Jid): boolean {
+    const who = this.ctx.config.muc.createRooms;
+    if (who === 'anyone') return true;
+    if (who === 'local') return bare.domain === this.ctx.config.domain;
+    return this.isAdmin(bare.bare);
+  }
+
+  private createRoom(jid: Jid, creator: Jid): Room {
+    const record: RoomRecord = {
+      jid: jid.bare,
+      config: defaultRoomConfig(this.ctx.config),
+      affiliations: { [creator.bare]: 'owner' },
+      nicks: {},
+      subject: null,
+      locked: !this.ctx.config.muc.unlockedByDefault,
+      created: Date.now(),
+    };
+    const room = new Room(jid, record, this);
+    this.rooms.set(jid.bare, room);
+    this.justCreated.add(room);
+    this.hooks.emit('room:created', { room });
+    return room;
+  }
+
+  private async handle(stanza: Element): Promise<void> {
+    const to = parseJid(stanza.attrs.to as string)!;
+    const from = parseJid(stanza.attrs.from as string);
+    if (!from) return;
+    try {
+      if (!to.local) return await this.handleService(stanza, from);
+      let room = this.rooms.get(to.bare);
+      if (!room) {
+        const joining = stanza.name === 'presence' && stanza.attrs.type === undefined && to.resource;
+        if (!joining) throw new StanzaError('item-not-found', 'no such room');
+        if (!this.canCreate(from)) throw new StanzaError('not-allowed', 'you may not create rooms here');
+        room = this.createRoom(to, from);
+      }
+      if (stanza.name === 'presence') await room.handlePresence(stanza, from, to.resource);
+      else if (stanza.name === 'message') await room.handleMessage(stanza, from, to.resource);
+      else if (stanza.name === 'iq') await this.handleRoomIq(room, stanza, from, to.resource);
+    } catch (err) {
+      if (!(err instanceof StanzaError)) {
+        this.ctx.log.error({ err }, 'room failure');
+        err = new StanzaError('internal-server-error');
+      }
+      if (stanza.attrs.type === 'error') return;
+      const reply = errorReply(stanza, err as StanzaError);
+      if (stanza.name === 'presence') reply.children.unshift(xml('x', { xmlns: NS.MUC }));
+      this.ctx.router.route(reply);
+      // A failed join that created the room leaves nothing behind.
+      const room = this.rooms.get(to.bare);
+      if (room && room.isEmpty() && this.consumeCreated(room)) this.rooms.delete(to.bare);
+    }
+  }
+
+  private async handleRoomIq(room: Room, iq: Element, from: Jid, nick: string): Promise<void> {
+    const type = iq.attrs.type as string;
+    if (type === 'result' || type === 'error') return;
+    const payload = iq.children.find((c): c is Element => typeof c !== 'string');
+    if (!payload) throw new StanzaError('bad-request');
+    if (nick) {
+      const handler = this.roomIq.get(`occupant-${type}`, payload);
+      if (!handler) throw new StanzaError('service-unavailable');
+      return this.reply(iq, await handler({ room, iq, payload, from }));
+    }
+    const handler = this.roomIq.get(type, payload);
+    if (!handler) throw new StanzaError('service-unavailable');
+    this.reply(iq, await handler({ room, iq, payload, from }));
+  }
+
+  private async handleService(stanza: Element, from: Jid): Promise<void> {
+    if (stanza.name !== 'iq') {
+      if (stanza.name === 'message' && stanza.attrs.type !== 'error') throw new StanzaError('service-unavailable');
+      return;
+    }
+    const type = stanza.attrs.type as string;
+    if (type === 'result' || type === 'error') return;
+    const payload = stanza.children.find((c): c is Element => typeof c !== 'string');
+    const handler = payload && this.serviceIq.get(type, payload);
+    if (!handler) throw new StanzaError('service-unavailable');
+    this.reply(stanza, await handler({ room: undefined as never, iq: stanza, payload: payload!, from }));
+  }
+
+  private reply(iq: Element, result: Element | Element[] | void): void {
+    const reply = xml('iq', { type: 'result', id: iq.attrs.id, to: iq.attrs.from, from: iq.attrs.to });
+    if (result) for (const r of Array.isArray(result) ? result : [result]) reply.cnode(r);
+    this.ctx.router.route(reply);
+  }
+
+  /** Server shutdown: occupants are told the room is going away (XEP-0045 status 332). */
+  shutdown(): void {
+    for (const room of this.rooms.values()) {
+      for (const occupant of [...room.occupants.values()]) room.removeOccupant(occupant, { reason: 'shutdown', codes: [332] });
+    }
+  }
+}

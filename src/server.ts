@@ -20,6 +20,7 @@ import { streamErrorElement } from './xml/errors.ts';
 import { Host } from './host/host.ts';
 import { installHostFeatures } from './host/features.ts';
 import { installMuc } from './muc/index.ts';
+import { installDemoPage } from './demo/page.ts';
 import type { MucService } from './muc/service.ts';
 
 export interface RunningServer {
@@ -63,6 +64,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   if (config.c2s.directTlsPort !== null) servers.push(await listenTcp(config.c2s.host, config.c2s.directTlsPort, tcpOpts, true, track));
   const ws = createWebSocketEndpoint({ ...config.limits, trustedProxies: config.http.trustedProxies }, track);
   http.upgrade('/xmpp-websocket', ws.upgrade);
+  installDemoPage(config, http);
   http.route('/health', (_req, res) => sendJson(res, 200, { status: 'ok', sessions: sessions.size }));
   const httpPort = await http.listen(config.http.port, config.http.host);
   const port = (s: net.Server) => (s.address() as net.AddressInfo).port;

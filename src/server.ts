@@ -22,12 +22,17 @@ import { installHostFeatures } from './host/features.ts';
 import { installMuc } from './muc/index.ts';
 import { installDemoPage } from './demo/page.ts';
 import type { MucService } from './muc/service.ts';
+import { installPush, type PushService } from './push/index.ts';
+import { installAppServer, type AppServer } from './appserver/index.ts';
 
 export interface RunningServer {
   ports: { c2s: number; http: number; directTls: number | null };
   ctx: ServerContext;
   host: Host;
   muc: MucService | null;
+  push: PushService;
+  /** The built-in XEP-0357 app server (null when disabled). */
+  appServer: AppServer | null;
   http: HttpServer;
   stop(): Promise<void>;
 }
@@ -54,6 +59,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   stoppers.push(installHostFeatures(ctx, host, lifecycle));
   const muc = config.muc.domain ? await installMuc(ctx, host, config.muc.domain) : null;
   if (muc) stoppers.push(() => muc.shutdown());
+  const appServer = config.appServer.domain ? await installAppServer(ctx, host, http, config.appServer.domain) : null;
+  if (appServer) stoppers.push(() => appServer.stop());
+  const push = await installPush(ctx, host, muc);
+  stoppers.push(() => push.stop());
 
   const secureContext = createSecureContext(await loadTlsMaterial(config));
   const throttle = new AuthThrottle(config.limits.authFailuresPerMinute);
@@ -75,6 +84,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     ctx,
     host,
     muc,
+    push,
+    appServer: appServer?.app ?? null,
     http,
     async stop() {
       if (stopped) return;

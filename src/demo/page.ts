@@ -27,11 +27,15 @@ function missingHtml(): string {
 function demoHtml(config: Config, host: string): string {
   const settings = {
     websocket_url: `ws://${host}/xmpp-websocket`,
+    // Converse loads emoji.json, sounds and icons from here (its default is /dist).
+    assets_path: '/converse',
     discover_connection_methods: false,
     authentication: 'login',
     view_mode: 'fullscreen',
     enable_muc_push: true,
     auto_register_muc_nickname: true,
+    // Join the lounge at once as the JID's local part instead of asking for a nickname.
+    muc_nickname_from_jid: true,
     allow_registration: true,
     registration_domain: config.domain,
     default_domain: config.domain,
@@ -46,6 +50,7 @@ function demoHtml(config: Config, host: string): string {
 <head>
 <meta charset="utf-8">
 <title>mucpush demo</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/converse/converse.min.css">
 <style>
   body { margin: 0; display: flex; height: 100vh; font-family: system-ui, sans-serif; }
@@ -60,11 +65,16 @@ function demoHtml(config: Config, host: string): string {
 <body>
 <div id="chat"><converse-root></converse-root></div>
 <aside id="pushes"><h2>Pushes received by ${escapeHtml(config.appServer.domain ?? 'the app server (disabled)')}</h2><div id="list"></div></aside>
-<script src="/converse/converse.min.js"></script>
-<script>
+<script type="module" src="/converse/converse.min.js"></script>
+<script type="module">
   converse.initialize(${JSON.stringify(settings)});
   const list = document.getElementById('list');
+  const shown = new Set();
   function show(n) {
+    // The initial list and the live stream may overlap: show each notification once.
+    const key = [n.node, n.time, n.from, n['message-count']].join('|');
+    if (shown.has(key)) return;
+    shown.add(key);
     const d = document.createElement('div');
     d.className = 'push';
     d.innerHTML = '<b></b><span></span><br><small></small>';
@@ -75,6 +85,11 @@ function demoHtml(config: Config, host: string): string {
   }
   const events = new EventSource('/push/events');
   events.onmessage = (e) => show(JSON.parse(e.data));
+  // What arrived before the page was opened (newest last, so the newest ends up on top).
+  fetch('/push/notifications')
+    .then((r) => (r.ok ? r.json() : []))
+    .then((past) => past.slice(-50).forEach(show))
+    .catch(() => {});
 </script>
 </body>
 </html>`;

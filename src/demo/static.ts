@@ -24,7 +24,8 @@ const TYPES: Record<string, string> = {
 export function converseDist(): string | null {
   try {
     const require = createRequire(import.meta.url);
-    return join(dirname(require.resolve('converse.js/package.json')), 'dist');
+    // The package's exports hide package.json; its main file lives in dist/.
+    return dirname(require.resolve('converse.js/dist/converse.min.js'));
   } catch {
     return null;
   }

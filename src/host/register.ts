@@ -1,11 +1,12 @@
 import type { ServerContext } from '../core/context.ts';
-import { isValidLocalpart } from '../core/jid.ts';
+import { bareOf, isValidLocalpart, type Jid } from '../core/jid.ts';
 import { deriveCredentials } from '../stream/sasl/credentials.ts';
 import type { SessionLifecycle } from '../stream/lifecycle.ts';
 import { xml, type Element } from '../xml/element.ts';
 import { errorReply, StanzaError, streamErrorElement } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
 import type { Host } from './host.ts';
+import type { IqTarget } from './iq-handlers.ts';
 
 /** Normalizes a requested username, or explains why it cannot be an account name. */
 export function normalizeUsername(raw: string): string {
@@ -54,12 +55,17 @@ export function installRegistration(ctx: ServerContext, host: Host, lifecycle: S
     }
   };
 
-  host.iq.on('account', 'get', 'query', NS.REGISTER, ({ from, to }) => {
-    if (from.bare !== to.bare) throw new StanzaError('forbidden');
-    return xml('query', { xmlns: NS.REGISTER }, xml('registered'), xml('username', {}, to.local), xml('password'));
-  });
-  host.iq.on('account', 'set', 'query', NS.REGISTER, async ({ payload, from, to }) => {
-    if (from.bare !== to.bare) throw new StanzaError('forbidden');
+  // The account's own registration: addressed to its bare JID (or no one), or to the server as in
+  // XEP-0077's examples (then it is about the sender's account).
+  const accountOf = (target: IqTarget, from: Jid, to: Jid): Jid => {
+    if (target === 'account') {
+      if (from.bare !== to.bare) throw new StanzaError('forbidden');
+      return to;
+    }
+    if (!from.local || from.domain !== ctx.config.domain) throw new StanzaError('not-allowed', 'only local accounts are registered here');
+    return bareOf(from);
+  };
+  const changeOrRemove = async (payload: Element, to: Jid): Promise<undefined> => {
     const account = await ctx.accounts.get(to.local);
     if (!account) throw new StanzaError('item-not-found');
     if (payload.getChild('remove')) {
@@ -80,6 +86,14 @@ export function installRegistration(ctx: ServerContext, host: Host, lifecycle: S
     if (password === null) throw new StanzaError('bad-request', 'a new password is required');
     await setPassword(ctx, to.local, password, account.created);
     return undefined;
-  });
+  };
+  for (const target of ['account', 'server'] as const) {
+    host.iq.on(target, 'get', 'query', NS.REGISTER, ({ from, to }) => {
+      const account = accountOf(target, from, to);
+      return xml('query', { xmlns: NS.REGISTER }, xml('registered'), xml('username', {}, account.local), xml('password'));
+    });
+    host.iq.on(target, 'set', 'query', NS.REGISTER, ({ payload, from, to }) => changeOrRemove(payload, accountOf(target, from, to)));
+  }
+
   host.disco.addFeature('server', NS.REGISTER);
 }

@@ -84,7 +84,7 @@ export function configForm(c: RoomConfig, maxHistory: number): Element {
 
 function bool(values: Map<string, string[]>, key: string, current: boolean): boolean {
   const v = values.get(key);
-  if (!v) return current;
+  if (!v || v.length === 0) return current;
   const b = parseBool(v[0]);
   if (b === undefined) throw new StanzaError('not-acceptable', `${key} must be a boolean`);
   return b;
@@ -135,9 +135,12 @@ export function applyConfigForm(form: Element, current: RoomConfig, maxHistory: 
     for (const r of broadcast) if (!ROLES.includes(r as Role)) throw new StanzaError('not-acceptable', `unknown role ${r} in muc#roomconfig_presencebroadcast`);
     next.presenceBroadcast = broadcast as Role[];
   }
-  const protectedRoom = bool(values, 'muc#roomconfig_passwordprotectedroom', current.password !== '');
-  next.password = protectedRoom ? text('muc#roomconfig_roomsecret', current.password) : '';
-  if (protectedRoom && next.password === '') throw new StanzaError('not-acceptable', 'a password-protected room needs muc#roomconfig_roomsecret');
+  // The flag is optional: a client may send only muc#roomconfig_roomsecret (set, or cleared
+  // when empty), as Prosody accepts; with the flag off the password is dropped.
+  const secret = text('muc#roomconfig_roomsecret', current.password);
+  const flag = values.has('muc#roomconfig_passwordprotectedroom') ? bool(values, 'muc#roomconfig_passwordprotectedroom', false) : undefined;
+  next.password = flag === false ? '' : secret;
+  if (flag === true && next.password === '') throw new StanzaError('not-acceptable', 'a password-protected room needs muc#roomconfig_roomsecret');
   return next;
 }
 

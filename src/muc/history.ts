@@ -3,6 +3,7 @@ import { NS } from '../xml/ns.ts';
 import type { MucService } from './service.ts';
 import type { Room } from './room.ts';
 import { Prepared } from './stanzas.ts';
+import { parseArchived } from '../store/archive.ts';
 
 interface Entry {
   el: Element;
@@ -24,6 +25,18 @@ export function installHistory(muc: MucService): void {
     if (!h) histories.set(room, (h = []));
     h.push({ el: stanza, time: Date.now(), chars: 0 });
     if (h.length > cap) h.splice(0, h.length - cap);
+  });
+
+  // A persistent room loaded after a restart gets its recent history back from the archive.
+  muc.hooks.on('room:created', async ({ room }) => {
+    if (!muc.archive || !room.config.persistent || !room.config.archiving) return;
+    try {
+      const loaded = (await muc.archive.latest(room.jid.bare, cap)).map((m) => ({ el: parseArchived(m.xml), time: m.time, chars: 0 }));
+      const h = [...loaded, ...(histories.get(room) ?? [])];
+      histories.set(room, h.slice(Math.max(0, h.length - cap)));
+    } catch (err) {
+      muc.ctx.log.error({ err, room: room.jid.bare }, 'cannot load history from the archive');
+    }
   });
 
   muc.hooks.on(

@@ -5,6 +5,16 @@ import { installDisco } from './disco.ts';
 import { installOwner } from './owner.ts';
 import { installHistory } from './history.ts';
 import { installSubject } from './subject.ts';
+import { installMembersOnly } from './members-only.ts';
+import { installPassword } from './password.ts';
+import { installMaxUsers } from './max-users.ts';
+import { installInvites } from './invites.ts';
+import { installMam } from './mam.ts';
+import { installRegister } from './register.ts';
+import { installSelfPing } from './self-ping.ts';
+import { installGhosts } from './ghosts.ts';
+import { installAdmin } from './admin.ts';
+import { installModerated } from './moderated.ts';
 
 /** Starts the MUC service with its features; each feature is one file hooking the room events. */
 export async function installMuc(ctx: ServerContext, host: Host, domain: string): Promise<MucService> {
@@ -13,6 +23,16 @@ export async function installMuc(ctx: ServerContext, host: Host, domain: string)
   installOwner(muc);
   installHistory(muc);
   installSubject(muc);
+  installMembersOnly(muc);
+  installPassword(muc);
+  installMaxUsers(muc);
+  installInvites(muc);
+  installMam(muc);
+  installRegister(muc);
+  installSelfPing(muc);
+  installGhosts(muc);
+  installAdmin(muc);
+  installModerated(muc);
   host.disco.addItem(domain, 'Chatrooms');
   await muc.load();
   return muc;

@@ -7,7 +7,7 @@ import { NS } from '../xml/ns.ts';
 import type { MucService } from './service.ts';
 import { Occupant } from './occupant.ts';
 import { mucUserX, occupantIdEl, Prepared, presencePayload } from './stanzas.ts';
-import { AFFILIATION_RANK, type Affiliation, type Role, type RoomRecord } from './types.ts';
+import { AFFILIATION_RANK, ROLE_RANK, type Affiliation, type Role, type RoomRecord } from './types.ts';
 
 const ulid = monotonicFactory();
 
@@ -109,11 +109,14 @@ export class Room {
     occupant.sessions.set(from.full, stanza);
     this.bySession.set(from.full, occupant);
     this.service.trackSession(this, from.full, true);
-    if (!existing) {
-      // The newcomer first learns who is here (XEP-0045 7.2.3), then everyone learns of it.
-      for (const other of this.occupants.values()) this.sendPresenceTo(other, from.full, occupant, []);
-      this.occupants.set(nick, occupant);
+    // The newcomer first learns who is here (XEP-0045 7.2.3), then everyone learns of it; a
+    // further resource joining under a present nick gets the list too. Only roles whose
+    // presence is broadcast are listed.
+    const broadcastRoles = new Set(this.config.presenceBroadcast);
+    for (const other of this.occupants.values()) {
+      if (other !== occupant && broadcastRoles.has(other.role)) this.sendPresenceTo(other, from.full, occupant, []);
     }
+    if (!existing) this.occupants.set(nick, occupant);
     const selfCodes = [110];
     if (!this.anonymous) selfCodes.push(100);
     if (this.config.archiving) selfCodes.push(170);
@@ -315,13 +318,28 @@ export class Room {
 
   // ------------------------------------------------------------------ admin
 
-  /** Changes an affiliation, updating the roles of present occupants (XEP-0045 9.x, 10.x). */
-  async setAffiliation(bare: string, aff: Affiliation, actor?: Occupant, reason?: string): Promise<void> {
+  /**
+   * Records an affiliation without saving or telling anyone; a ban or a lost membership also
+   * frees the reserved nick (XEP-0045 9.1). Returns the affiliation it replaced. Callers save,
+   * then call applyAffiliation(); setAffiliation() does all three.
+   */
+  recordAffiliation(bare: string, aff: Affiliation): Affiliation {
     const before = this.affiliation(bare);
     if (aff === 'none') delete this.record.affiliations[bare];
     else this.record.affiliations[bare] = aff;
     if (aff === 'none' || aff === 'outcast') delete this.record.nicks[bare];
-    await this.save();
+    return before;
+  }
+
+  /**
+   * Brings the present occupant of `bare` in line with its (already recorded) affiliation: a ban
+   * removes it (301), losing membership of a members-only room removes it (321, with no
+   * de-affiliation presence first, XEP-0045 9.4), anything else broadcasts its new presence
+   * (110 to itself). A gained affiliation never lowers the role (a moderator granted membership
+   * stays moderator); a lost one resets the role to the default of the new affiliation.
+   */
+  applyAffiliation(bare: string, before: Affiliation, actor?: Occupant, reason?: string): void {
+    const aff = this.affiliation(bare);
     for (const occupant of [...this.occupants.values()]) {
       if (occupant.bare !== bare) continue;
       if (aff === 'outcast') {
@@ -329,22 +347,51 @@ export class Room {
       } else if (aff === 'none' && this.config.membersOnly) {
         this.removeOccupant(occupant, { reason: 'affiliation', codes: [321], actor: actor?.nick, text: reason });
       } else {
-        const rankUp = AFFILIATION_RANK[aff] > AFFILIATION_RANK[before];
+        const wasModerator = occupant.role === 'moderator';
         const role = this.defaultRole(aff);
-        if (rankUp ? role !== occupant.role : true) occupant.role = role;
-        this.broadcastPresence(occupant, {});
+        if (AFFILIATION_RANK[aff] < AFFILIATION_RANK[before] || ROLE_RANK[role] > ROLE_RANK[occupant.role]) occupant.role = role;
+        this.broadcastPresence(occupant, { selfCodes: [110], removal: { reason: 'affiliation', codes: [], actor: actor?.nick, text: reason } });
+        if (wasModerator !== (occupant.role === 'moderator')) this.resyncRealJids(occupant);
       }
     }
+  }
+
+  /** Changes an affiliation, updating the roles of present occupants (XEP-0045 9.x, 10.x). */
+  async setAffiliation(bare: string, aff: Affiliation, actor?: Occupant, reason?: string): Promise<void> {
+    const before = this.recordAffiliation(bare, aff);
+    await this.save();
+    this.applyAffiliation(bare, before, actor, reason);
     this.service.hooks.emit('room:changed', { room: this });
   }
 
+  /**
+   * Changes a role (XEP-0045 8.x, 9.6, 9.7): none kicks (307), anything else broadcasts the new
+   * presence, with the actor and reason, and 110 to the occupant itself. Permission checks are
+   * the caller's (src/muc/admin.ts).
+   */
   setRole(occupant: Occupant, role: Role, actor?: Occupant, reason?: string): void {
     if (role === 'none') {
       this.removeOccupant(occupant, { reason: 'kick', codes: [307], actor: actor?.nick, text: reason });
       return;
     }
+    const wasModerator = occupant.role === 'moderator';
     occupant.role = role;
-    this.broadcastPresence(occupant, { removal: { reason: 'leave', codes: [], actor: actor?.nick, text: reason } });
+    this.broadcastPresence(occupant, { selfCodes: [110], removal: { reason: 'leave', codes: [], actor: actor?.nick, text: reason } });
+    if (wasModerator !== (role === 'moderator')) this.resyncRealJids(occupant);
+  }
+
+  /**
+   * In a semi-anonymous room only moderators see real JIDs, so an occupant that gained or lost
+   * moderator status gets everyone else's presence again, with or without them (as Prosody does).
+   */
+  private resyncRealJids(occupant: Occupant): void {
+    if (!this.anonymous) return;
+    const broadcastRoles = new Set(this.config.presenceBroadcast);
+    for (const full of occupant.sessions.keys()) {
+      for (const other of this.occupants.values()) {
+        if (other !== occupant && broadcastRoles.has(other.role)) this.sendPresenceTo(other, full, occupant, []);
+      }
+    }
   }
 
   /** The bare JID that registered `nick` here, if any. */

@@ -3,6 +3,7 @@ import type { ServerContext } from '../core/context.ts';
 import { Hooks } from '../core/hooks.ts';
 import { parseJid, type Jid } from '../core/jid.ts';
 import { RoomStore } from '../store/rooms.ts';
+import type { RoomArchive } from '../store/archive.ts';
 import { xml, type Element } from '../xml/element.ts';
 import { errorReply, StanzaError } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
@@ -30,6 +31,8 @@ export class MucService {
   readonly roomNodes = new Map<string, RoomNodeHandler>();
   readonly serviceFeatures = new Set<string>([NS.MUC, NS.DISCO_INFO, NS.DISCO_ITEMS, NS.MUC_STABLE_ID, NS.OCCUPANT_ID]);
   readonly secret = randomBytes(32);
+  /** The room message archive (src/muc/mam.ts): `archive?.get(roomJid, stanzaId)` finds a broadcast message. */
+  archive: RoomArchive | null = null;
   private readonly store: RoomStore;
   private readonly justCreated = new WeakSet<Room>();
   /** Rooms each real full JID is in, so a session's end can be found fast. */
@@ -175,7 +178,12 @@ export class MucService {
     }
     const handler = this.roomIq.get(type, payload);
     if (!handler) throw new StanzaError('service-unavailable');
-    this.reply(iq, await handler({ room, iq, payload, from }));
+    let sent = false;
+    const sendResult = (result?: Element | Element[] | void) => {
+      if (!sent) this.reply(iq, result);
+      sent = true;
+    };
+    sendResult(await handler({ room, iq, payload, from, sendResult }));
   }
 
   private async handleService(stanza: Element, from: Jid): Promise<void> {
@@ -198,9 +206,11 @@ export class MucService {
   }
 
   /** Server shutdown: occupants are told the room is going away (XEP-0045 status 332). */
-  shutdown(): void {
+  async shutdown(): Promise<void> {
     for (const room of this.rooms.values()) {
       for (const occupant of [...room.occupants.values()]) room.removeOccupant(occupant, { reason: 'shutdown', codes: [332] });
     }
+    // Archive writes (and deletions of the temporary rooms just emptied) reach the disk first.
+    await this.archive?.settle();
   }
 }

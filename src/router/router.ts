@@ -13,6 +13,8 @@ export type DomainHandler = (stanza: Element) => void;
  */
 export class Router {
   private readonly domains = new Map<string, DomainHandler>();
+  /** IQs sent by services through `request`, by `requester NUL id`, awaiting their answer. */
+  private readonly pending = new Map<string, { to: string; settle: (reply: Element | null) => void; timer: NodeJS.Timeout }>();
 
   constructor(
     readonly sessions: SessionRegistry,
@@ -29,6 +31,7 @@ export class Router {
 
   /** Routes a stanza whose `from` is already trustworthy. */
   route(stanza: Element): void {
+    if (this.pending.size > 0 && stanza.name === 'iq' && (stanza.attrs.type === 'result' || stanza.attrs.type === 'error') && this.answered(stanza)) return;
     const to = parseJid(stanza.attrs.to as string | undefined);
     if (!to) {
       this.bounce(stanza, 'jid-malformed');
@@ -59,6 +62,35 @@ export class Router {
     const copy = new Element(el.name, { ...el.attrs, to });
     copy.children = el.children;
     this.route(copy);
+  }
+
+  /**
+   * Sends an IQ get/set from a local service (its `from` and a unique `id` set) and resolves with
+   * the answer (result or error, bounces included) addressed back to it, or null on timeout.
+   */
+  request(iq: Element, timeoutMs: number): Promise<Element | null> {
+    const key = `${iq.attrs.from}\u0000${iq.attrs.id}`;
+    const to = parseJid(iq.attrs.to as string | undefined)?.full ?? '';
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(key);
+        resolve(null);
+      }, timeoutMs);
+      timer.unref();
+      this.pending.set(key, { to, settle: resolve, timer });
+      this.route(iq);
+    });
+  }
+
+  /** Claims the answer to a `request`; only the addressee of the request may answer it. */
+  private answered(reply: Element): boolean {
+    const key = `${reply.attrs.to}\u0000${reply.attrs.id}`;
+    const p = this.pending.get(key);
+    if (!p || parseJid(reply.attrs.from as string | undefined)?.full !== p.to) return false;
+    this.pending.delete(key);
+    clearTimeout(p.timer);
+    p.settle(reply);
+    return true;
   }
 
   /** Answers an undeliverable stanza with an error to its sender; errors are never bounced. */

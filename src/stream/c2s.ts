@@ -63,7 +63,8 @@ export class C2sStream implements ConnectionHandler {
     if (!ws && header.attrs.xmlns !== NS.CLIENT) return this.fail(new StreamError('invalid-namespace', 'the default namespace must be jabber:client'));
     const to = parseJid(header.attrs.to as string | undefined);
     if (!to || to.full !== this.ctx.config.domain) return this.fail(new StreamError('host-unknown', `this server serves ${this.ctx.config.domain}`));
-    if (header.attrs.version !== '1.0') return this.fail(new StreamError('unsupported-version', 'version 1.0 is required'));
+    // RFC 6120 4.7.5: a missing version or another major version is refused; 1.x is served as 1.0.
+    if (!/^1\.[0-9]+$/.test(String(header.attrs.version ?? ''))) return this.fail(new StreamError('unsupported-version', 'version 1.0 is required'));
     // After SASL success the restarted stream offers binding.
     if (this.username) this.phase = 'bind';
     this.conn.write(this.features().toString());
@@ -123,7 +124,12 @@ export class C2sStream implements ConnectionHandler {
       return;
     }
     if (ns === NS.SASL) return this.sasl(el);
-    if (el.name === 'iq' && el.getChild('query', NS.REGISTER) && this.ctx.config.registration.enabled) {
+    if (el.name === 'iq' && el.getChild('query', NS.REGISTER)) {
+      // XEP-0077 3.1: a server without in-band registration answers service-unavailable.
+      if (!this.ctx.config.registration.enabled) {
+        this.conn.write(errorReply(el, 'service-unavailable', 'in-band registration is disabled').toString());
+        return;
+      }
       if (this.mustStartTls()) return this.fail(new StreamError('policy-violation', 'STARTTLS is required before registration'));
       this.conn.write((await this.deps.host.preAuthRegister(el, this.conn)).toString());
       return;

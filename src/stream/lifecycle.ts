@@ -15,6 +15,7 @@ export class SessionLifecycle {
     session.connection = null;
     session.state = 'hibernated';
     sm.requestPending = false;
+    session.onQueued ??= (stanza) => this.ctx.hooks.emit('session:queued', { session, stanza });
     sm.hibernationTimer = setTimeout(() => this.close(session, 'hibernation timed out'), this.ctx.config.streamManagement.resumeTimeoutSeconds * 1000);
     sm.hibernationTimer.unref();
     this.ctx.log.debug({ jid: session.jid.full }, 'session hibernated');

@@ -38,6 +38,8 @@ export class Session {
   readonly directedPresence = new Set<string>();
   readonly created = Date.now();
   lastActivity = Date.now();
+  /** Told of each stanza queued while hibernated (set by the lifecycle: `session:queued`). */
+  onQueued: ((el: Element) => void) | null = null;
 
   constructor(
     readonly jid: Jid,
@@ -59,6 +61,7 @@ export class Session {
     if (this.sm) {
       this.sm.unacked.push({ el, text });
     }
+    if (this.state === 'hibernated') this.onQueued?.(el);
     if (this.connection) {
       this.connection.write(text);
       if (this.sm && !this.sm.requestPending) {

@@ -1,4 +1,5 @@
-import { xml, type Element } from '@xmpp/xml';
+import { xml } from '@xmpp/client';
+import type { Element } from '@xmpp/xml';
 import type { TestClient } from './server.ts';
 
 export const MUC = 'http://jabber.org/protocol/muc';

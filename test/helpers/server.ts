@@ -82,7 +82,13 @@ export async function startTestServer(overrides?: DeepPartial<Config>): Promise<
       const xmpp = client({ service, domain: config.domain, username, password: opts.password ?? 'secret', resource: opts.resource });
       const c = wrapClient(xmpp);
       xmpp.on('error', () => {});
-      await xmpp.start();
+      try {
+        await xmpp.start();
+      } catch (err) {
+        // A failed login must not leave the client reconnecting in the background.
+        await xmpp.stop().catch(() => {});
+        throw err;
+      }
       c.jid = xmpp.jid!.toString();
       clients.add(c);
       return c;

@@ -1,0 +1,67 @@
+import type http from 'node:http';
+import type { HttpServer } from '../transport/http.ts';
+import type { AppServer, PushNotificationRecord } from './app-server.ts';
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  const data = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(data),
+    'cache-control': 'no-store',
+    // Read by test suites and demo pages served from elsewhere: nothing here is secret per origin.
+    'access-control-allow-origin': '*',
+  });
+  res.end(data);
+}
+
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * The app server over HTTP on the server's port:
+ * - `GET /push/notifications?node=NODE`: the node's kept notifications, JSON, newest last
+ *   (without `node`: every node's, in arrival order);
+ * - `GET /push/events[?node=NODE]`: Server-Sent Events, one `data:` JSON record per new one.
+ */
+export function installAppServerHttp(app: AppServer, httpServer: HttpServer): () => void {
+  const streams = new Set<http.ServerResponse>();
+
+  httpServer.route('/push/notifications', (req, res, url) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
+    const node = url.searchParams.get('node');
+    json(res, 200, app.notifications(node ?? undefined));
+  });
+
+  httpServer.route('/push/events', (req, res, url) => {
+    if (req.method !== 'GET') return json(res, 405, { error: 'method not allowed' });
+    const node = url.searchParams.get('node');
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'access-control-allow-origin': '*',
+      'x-accel-buffering': 'no',
+    });
+    res.write('retry: 2000\n: connected\n\n');
+    streams.add(res);
+    const off = app.onNotification((n: PushNotificationRecord, seq: number) => {
+      if (node === null || n.node === node) res.write(`id: ${seq}\ndata: ${JSON.stringify(n)}\n\n`);
+    });
+    const done = () => {
+      off();
+      streams.delete(res);
+    };
+    req.on('close', done);
+    res.on('close', done);
+  });
+
+  const heartbeat = setInterval(() => {
+    for (const res of streams) res.write(': keep-alive\n\n');
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+
+  return () => {
+    clearInterval(heartbeat);
+    for (const res of streams) res.end();
+    streams.clear();
+  };
+}

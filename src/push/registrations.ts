@@ -1,0 +1,164 @@
+import type { Logger } from '../core/logger.ts';
+import type { Jid } from '../core/jid.ts';
+import { PushStore, pushKey, type PushRegistrationRecord, type PushScope } from '../store/push.ts';
+import type { Store } from '../store/db.ts';
+import type { Element } from '../xml/element.ts';
+
+/** A registration as kept in memory: the stored record plus what the hot path needs. */
+export interface PushRegistration extends PushRegistrationRecord {
+  readonly key: string;
+  /** The publish-options form, parsed once (null when none was given). */
+  formEl: Element | null;
+  /** Stanza ids pushed lately through this registration: one message never pushes twice. */
+  recent: string[];
+  removed: boolean;
+}
+
+export interface EnableRequest {
+  user: string;
+  scope: PushScope;
+  jid: string;
+  node: string;
+  form: Element | null;
+}
+
+const RECENT = 16;
+
+/** What is stored: the record without the in-memory extras. */
+function recordOf(r: PushRegistration): PushRegistrationRecord {
+  return { user: r.user, scope: r.scope, jid: r.jid, node: r.node, form: r.form, created: r.created, errors: r.errors };
+}
+
+/**
+ * XEP-0357 registrations by user bare JID, all in memory (they are small) and written through
+ * to LevelDB. At most `maxDevices` per user and scope: enabling one more drops the oldest.
+ */
+export class Registrations {
+  private readonly byUser = new Map<string, PushRegistration[]>();
+  private readonly store: PushStore;
+  /** Users with at least one MUC-scope registration: lets a room message skip all work. */
+  private mucUsers = 0;
+
+  constructor(
+    store: Store,
+    private readonly maxDevices: number,
+    private readonly parseForm: (text: string) => Element | null,
+    private readonly log: Logger,
+  ) {
+    this.store = new PushStore(store);
+  }
+
+  async load(): Promise<void> {
+    for (const r of await this.store.all()) this.insert(this.make(r, r.form ? this.parseForm(r.form) : null));
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const list of this.byUser.values()) n += list.length;
+    return n;
+  }
+
+  /** True when some user registered for room pushes at all. */
+  get anyMuc(): boolean {
+    return this.mucUsers > 0;
+  }
+
+  /** Every registration of a user (all scopes), oldest first. */
+  of(user: string): readonly PushRegistration[] {
+    return this.byUser.get(user) ?? [];
+  }
+
+  /** Registrations that apply to a room: the MUC service scope or that room's own. */
+  forRoom(user: string, room: Jid): PushRegistration[] {
+    const list = this.byUser.get(user);
+    if (!list) return [];
+    const service = `muc:${room.domain}`;
+    const own = `room:${room.bare}`;
+    return list.filter((r) => r.scope === service || r.scope === own);
+  }
+
+  forAccount(user: string): PushRegistration[] {
+    return (this.byUser.get(user) ?? []).filter((r) => r.scope === 'account');
+  }
+
+  /** Adds or refreshes a registration; resolves once it is on disk, with what was dropped. */
+  async enable(req: EnableRequest): Promise<{ registration: PushRegistration; dropped: PushRegistration[] }> {
+    const key = pushKey(req);
+    const existing = this.byUser.get(req.user)?.find((r) => r.key === key);
+    if (existing) this.detach(existing);
+    const registration = this.make(
+      { user: req.user, scope: req.scope, jid: req.jid, node: req.node, form: req.form ? req.form.toString() : null, created: Date.now(), errors: 0 },
+      req.form,
+    );
+    this.insert(registration);
+    const sameScope = this.of(req.user).filter((r) => r.scope === req.scope);
+    const dropped = sameScope.slice(0, Math.max(0, sameScope.length - this.maxDevices));
+    for (const r of dropped) this.detach(r);
+    await this.store.save(recordOf(registration));
+    for (const r of dropped) await this.store.delete(recordOf(r));
+    if (dropped.length) this.log.info({ user: req.user, scope: req.scope, dropped: dropped.map((r) => `${r.jid} ${r.node}`) }, 'push device limit reached: oldest registrations dropped');
+    return { registration, dropped };
+  }
+
+  /** Removes one registration (jid and node) or every one for that app server; resolves to the count. */
+  async disable(user: string, scope: PushScope, jid: string, node?: string): Promise<number> {
+    const gone = this.of(user).filter((r) => r.scope === scope && r.jid === jid && (node === undefined || r.node === node));
+    for (const r of gone) await this.remove(r);
+    return gone.length;
+  }
+
+  async remove(r: PushRegistration): Promise<void> {
+    if (r.removed) return;
+    this.detach(r);
+    await this.store.delete(recordOf(r));
+  }
+
+  /** A result from the app server: the error count starts over. */
+  noteResult(r: PushRegistration): void {
+    if (r.errors === 0 || r.removed) return;
+    r.errors = 0;
+    this.persist(r);
+  }
+
+  /** A counted error; resolves to the new count. */
+  noteError(r: PushRegistration): number {
+    r.errors++;
+    if (!r.removed) this.persist(r);
+    return r.errors;
+  }
+
+  /** Remembers that this message was pushed here; false when it already was. */
+  markPushed(r: PushRegistration, stanzaId: string): boolean {
+    if (!stanzaId) return true;
+    if (r.recent.includes(stanzaId)) return false;
+    r.recent.push(stanzaId);
+    if (r.recent.length > RECENT) r.recent.shift();
+    return true;
+  }
+
+  private persist(r: PushRegistration): void {
+    this.store.save(recordOf(r)).catch((err) => this.log.warn({ err }, 'could not store a push registration'));
+  }
+
+  private make(r: PushRegistrationRecord, formEl: Element | null): PushRegistration {
+    return { ...r, key: pushKey(r), formEl, recent: [], removed: false };
+  }
+
+  private insert(r: PushRegistration): void {
+    let list = this.byUser.get(r.user);
+    if (!list) this.byUser.set(r.user, (list = []));
+    if (r.scope !== 'account' && !list.some((x) => x.scope !== 'account')) this.mucUsers++;
+    list.push(r);
+    list.sort((a, b) => a.created - b.created);
+  }
+
+  private detach(r: PushRegistration): void {
+    r.removed = true;
+    const list = this.byUser.get(r.user);
+    if (!list) return;
+    const rest = list.filter((x) => x !== r);
+    if (r.scope !== 'account' && !rest.some((x) => x.scope !== 'account') && list.some((x) => x.scope !== 'account')) this.mucUsers--;
+    if (rest.length) this.byUser.set(r.user, rest);
+    else this.byUser.delete(r.user);
+  }
+}

@@ -1,0 +1,77 @@
+import type { KV, Store } from './db.ts';
+
+/**
+ * Where a push registration applies: the whole MUC service (`muc:<domain>`, what Converse
+ * registers), one room (`room:<room bare JID>`), or the user's own account (`account`).
+ */
+export type PushScope = `muc:${string}` | `room:${string}` | 'account';
+
+/** One XEP-0357 registration: a device (app server + node) of a user, for one scope. */
+export interface PushRegistrationRecord {
+  /** The user's bare JID. */
+  user: string;
+  scope: PushScope;
+  /** The app server JID. */
+  jid: string;
+  node: string;
+  /** The publish-options data form exactly as the client sent it (serialized), or null. */
+  form: string | null;
+  /** Milliseconds since the epoch; the oldest are dropped first beyond the device limit. */
+  created: number;
+  /** Consecutive errors from the app server (a result resets it). */
+  errors: number;
+}
+
+const SEP = '\u0000';
+
+export function pushKey(r: Pick<PushRegistrationRecord, 'user' | 'scope' | 'jid' | 'node'>): string {
+  return [r.user, r.scope, r.jid, r.node].join(SEP);
+}
+
+/** Push registrations in LevelDB, keyed `user NUL scope NUL appserver NUL node`. */
+export class PushStore {
+  private readonly kv: KV<PushRegistrationRecord>;
+
+  constructor(store: Store) {
+    this.kv = store.sub<PushRegistrationRecord>('push');
+  }
+
+  async all(): Promise<PushRegistrationRecord[]> {
+    const out: PushRegistrationRecord[] = [];
+    for await (const [, v] of this.kv.range({})) out.push(v);
+    return out;
+  }
+
+  save(r: PushRegistrationRecord): Promise<void> {
+    return this.kv.put(pushKey(r), r);
+  }
+
+  delete(r: PushRegistrationRecord): Promise<void> {
+    return this.kv.del(pushKey(r));
+  }
+}
+
+/** A node of the built-in app server: the SHA-256 of the secret it was first published with. */
+export interface AppServerNodeRecord {
+  secretHash: string | null;
+  created: number;
+}
+
+/** Node secrets of the built-in app server, so a restart does not open a protected node. */
+export class AppServerNodeStore {
+  private readonly kv: KV<AppServerNodeRecord>;
+
+  constructor(store: Store) {
+    this.kv = store.sub<AppServerNodeRecord>('appserver-nodes');
+  }
+
+  async all(): Promise<Map<string, AppServerNodeRecord>> {
+    const out = new Map<string, AppServerNodeRecord>();
+    for await (const [k, v] of this.kv.range({})) out.set(k, v);
+    return out;
+  }
+
+  save(node: string, value: AppServerNodeRecord): Promise<void> {
+    return this.kv.put(node, value);
+  }
+}

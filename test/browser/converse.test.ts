@@ -1,0 +1,223 @@
+/**
+ * Converse 14 (the npm `converse.js` package) in Debian's headless Chromium against a real
+ * mucpush: MUC nick registration, MUC push to the built-in app server while the user's session
+ * hibernates, and the room archive when she comes back. Observes Converse through a whitelisted
+ * `probe` plugin (`window.__c` is `_converse`), never through timing.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { converseDist } from '../../src/demo/static.ts';
+import { deriveCredentials } from '../../src/stream/sasl/credentials.ts';
+import { conversePage, launchChromium } from '../helpers/browser.ts';
+import { createRoom, enableIq, groupchat, httpNotifications, mentionRef, nextHibernation, registerNick, sleep, waitHttpNotifications } from '../helpers/push.ts';
+import { startTestServer, type TestClient, type TestServer } from '../helpers/server.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+const MUC_DOMAIN = 'conference.localhost';
+const ROOM = `lounge@${MUC_DOMAIN}`;
+const APP_SERVER = 'push.localhost';
+const ALICE = 'alice@localhost';
+const ALICE_NODE = 'alice-node';
+const BOB_NODE = 'bob-node';
+const PLAIN = 'anyone around? the build is running';
+const MENTION = 'alice: the build is green, ship it';
+
+let t: TestServer;
+let browser: Browser;
+let bob: TestClient;
+let port: number;
+const pageErrors: string[] = [];
+
+/**
+ * Strophe refuses SCRAM with fewer than 4096 iterations ("server supplied iteration count <
+ * 4096"); the test helper's addUser uses 1024 for speed, so browser users get the default.
+ */
+async function addBrowserUser(username: string): Promise<void> {
+  await t.server.ctx.accounts.put({ username, credentials: await deriveCredentials('secret'), created: Date.now() });
+}
+
+function aliceSettings(): Record<string, unknown> {
+  return {
+    websocket_url: `ws://127.0.0.1:${port}/xmpp-websocket`,
+    discover_connection_methods: false,
+    authentication: 'login',
+    auto_login: true,
+    jid: ALICE,
+    password: 'secret',
+    auto_join_rooms: [{ jid: ROOM, nick: 'alice' }],
+    view_mode: 'fullscreen',
+    enable_muc_push: true,
+    push_app_servers: [{ jid: APP_SERVER, node: ALICE_NODE, secret: 'alice-secret' }],
+    auto_register_muc_nickname: true,
+    clear_cache_on_logout: true,
+    stanza_timeout: 5000,
+  };
+}
+
+/** A fresh browser context (empty storage, so nothing comes from Converse's cache) on `path`. */
+async function openPage(path: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  const page = await context.newPage();
+  page.on('pageerror', (err) => pageErrors.push(`${path}: ${err.message}`));
+  page.on('response', (res) => {
+    // Sponsor logos come from the internet and fail here: only our own 404s matter.
+    if (res.status() >= 400 && res.url().startsWith(`http://127.0.0.1:${port}/`)) pageErrors.push(`${path}: ${res.status()} ${res.url()}`);
+  });
+  await page.goto(`http://127.0.0.1:${port}${path}`);
+  return page;
+}
+
+/**
+ * Polls `fn` in the page until it returns a truthy value. (Playwright's waitForFunction would
+ * resolve at once on the Promise an async predicate returns.)
+ */
+async function until<T, A>(page: Page, what: string, fn: (arg: A) => T | Promise<T>, arg: A, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    last = await page.evaluate(fn as never, arg as never) as T;
+    if (last) return last;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+    await sleep(100);
+  }
+}
+
+async function untilServer(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+type Probe = { api: { rooms: { get(jid: string): Promise<ProbeModel | undefined> } }; session: ProbeModel };
+type ProbeModel = { get(k: string): unknown; session: ProbeModel; messages: { models: ProbeModel[] } };
+declare const window: { __c?: Probe };
+
+/** Resolves once Converse has entered the room (connection_status 5 is ENTERED). */
+function entered(page: Page): Promise<boolean> {
+  return until(page, `Converse to enter ${ROOM}`, async (jid: string) => {
+    const room = window.__c ? await window.__c.api.rooms.get(jid) : undefined;
+    return room?.session.get('connection_status') === 5;
+  }, ROOM);
+}
+
+/** The room's messages whose body contains `text`, as Converse holds them. */
+function roomMessages(page: Page, text: string): Promise<{ body: string; archived: boolean; from: string }[]> {
+  return page.evaluate(async ([jid, text]: string[]) => {
+    const room = await window.__c!.api.rooms.get(jid!);
+    return (room?.messages.models ?? [])
+      .filter((m) => String(m.get('body') ?? '').includes(text!))
+      .map((m) => ({ body: String(m.get('body')), archived: Boolean(m.get('is_archived')), from: String(m.get('from')) }));
+  }, [ROOM, text]);
+}
+
+before(async () => {
+  assert.ok(converseDist(), 'the converse.js package is installed (a dev dependency)');
+  t = await startTestServer({ streamManagement: { resumeTimeoutSeconds: 120 } });
+  port = t.server.ports.http;
+  await addBrowserUser('alice');
+  await addBrowserUser('carol');
+  await t.addUser('bob');
+  t.server.http.route('/alice.html', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(conversePage(aliceSettings()));
+  });
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  await t?.stop();
+});
+
+test('Converse: nick registration, MUC push while hibernated, the archive on return', { timeout: 60_000 }, async () => {
+  // Bob owns the persistent room, registered his nick and enabled push on the MUC service for
+  // himself: he is present, so nothing of his own must reach his node.
+  bob = await t.login('bob');
+  await createRoom(bob, `${ROOM}/bob`);
+  await registerNick(bob, ROOM, 'bob');
+  await bob.iq(enableIq(MUC_DOMAIN, APP_SERVER, BOB_NODE, 'bob-secret'));
+
+  // 1. Alice in Converse: she enters, registers her nick (a member now) and enables MUC push.
+  let alice = await openPage('/alice.html');
+  await entered(alice);
+  const room = t.server.muc!.rooms.get(ROOM)!;
+  await untilServer('alice nick registration', () => room.record.nicks[ALICE] === 'alice');
+  assert.equal(room.record.nicks[ALICE], 'alice', 'her nick is registered on the server');
+  assert.ok(['member', 'admin', 'owner'].includes(room.record.affiliations[ALICE] ?? 'none'), `affiliation: ${room.record.affiliations[ALICE]}`);
+  await until(alice, 'push enabled on the MUC domain', (domain: string) => {
+    const enabled = window.__c?.session.get('push_enabled');
+    return Array.isArray(enabled) && enabled.includes(domain);
+  }, MUC_DOMAIN);
+  await untilServer('alice MUC push registration', () => t.server.push.registrations.of(ALICE).some((r) => r.scope === `muc:${MUC_DOMAIN}`));
+  const reg = t.server.push.registrations.of(ALICE).find((r) => r.scope === `muc:${MUC_DOMAIN}`)!;
+  assert.equal(reg.jid, APP_SERVER);
+  assert.equal(reg.node, ALICE_NODE);
+
+  // 2. Alice closes her tab: with stream management on, her session hibernates and she stays
+  // in the room as an occupant who cannot receive anything.
+  const fullJid = String(await alice.evaluate(() => window.__c!.session.get('jid')));
+  await untilServer('stream management with resume', () => Boolean(t.server.ctx.sessions.get(fullJid)?.sm?.id));
+  const hibernated = nextHibernation(t, ALICE);
+  await alice.context().close();
+  await withTimeout(hibernated, 10_000, 'her session to hibernate');
+
+  // 3. Bob writes twice; the second message mentions Alice. The mentions policy pushes once,
+  // and the count says two messages are unread.
+  await bob.send(groupchat(ROOM, PLAIN));
+  await bob.send(groupchat(ROOM, MENTION, [mentionRef(`xmpp:${ALICE}`, 0, 5)]));
+  const pushes = await waitHttpNotifications(t, ALICE_NODE, 1, 10_000);
+  assert.equal(pushes.length, 1, 'one push: only the mention is worth one');
+  assert.equal(pushes[0]!['message-count'], 2, 'two messages are unread');
+  assert.equal(pushes[0]!.from, MUC_DOMAIN);
+  // Bob's own messages are not pushed to him (his notification would have been sent with Alice's).
+  await sleep(200);
+  assert.deepEqual(await httpNotifications(t, BOB_NODE), [], 'nothing for Bob');
+  assert.equal((await httpNotifications(t, ALICE_NODE)).length, 1, 'still one push for Alice');
+
+  // 4. Alice comes back in a new tab with empty storage: the messages come from the room's
+  // archive (MAM), each exactly once.
+  alice = await openPage('/alice.html');
+  await entered(alice);
+  const seen = await until(alice, 'the mention from the archive', async ([jid, text]: string[]) => {
+    const r = await window.__c!.api.rooms.get(jid!);
+    return r?.messages.models.some((m) => String(m.get('body') ?? '').includes(text!));
+  }, [ROOM, MENTION]);
+  assert.ok(seen);
+  // Let any duplicate (history plus archive, or a second archive page) arrive before counting.
+  await sleep(500);
+  for (const text of [PLAIN, MENTION]) {
+    const found = await roomMessages(alice, text);
+    assert.equal(found.length, 1, `exactly once: ${text} (${JSON.stringify(found)})`);
+    assert.ok(found[0]!.archived, `from the archive: ${text}`);
+    assert.equal(found[0]!.from, `${ROOM}/bob`);
+  }
+  await mkdir(ARTIFACTS, { recursive: true });
+  await alice.screenshot({ path: join(ARTIFACTS, 'converse-room.png') });
+
+  // The demo page (`/` of `mucpush start`): Carol logs in through Converse's form, lands in the
+  // lounge, and the side list shows the push Alice got.
+  const demo = await openPage('/');
+  await demo.locator('#list .push').first().waitFor({ timeout: 10_000 });
+  await demo.fill('#converse-login-jid', 'carol@localhost');
+  await demo.fill('#converse-login-password', 'secret');
+  await demo.press('#converse-login-password', 'Enter');
+  // The demo page has no probe plugin: wait for the archived mention to be shown in the room.
+  await demo.locator('.chat-msg__text', { hasText: MENTION }).first().waitFor({ timeout: 15_000 });
+  assert.match((await demo.locator('#list .push').first().textContent()) ?? '', new RegExp(ALICE_NODE));
+  await demo.screenshot({ path: join(ARTIFACTS, 'demo.png') });
+  if (process.env.UPDATE_DOCS_SCREENSHOT) await copyFile(join(ARTIFACTS, 'demo.png'), join(ROOT, 'docs', 'demo.png'));
+
+  assert.deepEqual(pageErrors, [], 'no page errors and no failed request of our own');
+});

@@ -1,0 +1,164 @@
+import { xml } from '@xmpp/client';
+import type { Element } from '@xmpp/xml';
+import type { TestClient, TestServer } from './server.ts';
+import { join, statusCodes } from './muc.ts';
+
+export const PUSH = 'urn:xmpp:push:0';
+export const PUBSUB = 'http://jabber.org/protocol/pubsub';
+export const DATA = 'jabber:x:data';
+export const REFERENCE = 'urn:xmpp:reference:0';
+export const PUBLISH_OPTIONS = 'http://jabber.org/protocol/pubsub#publish-options';
+
+const field = (name: string, value: string) => xml('field', { var: name }, xml('value', {}, value));
+
+/** <enable/> (to the MUC domain, a room, or with no `to` the account), with a secret form when given. */
+export function enableIq(to: string | undefined, jid: string | undefined, node: string | undefined, secret?: string): Element {
+  const attrs: Record<string, string> = { xmlns: PUSH };
+  if (jid !== undefined) attrs.jid = jid;
+  if (node !== undefined) attrs.node = node;
+  const enable = xml('enable', attrs);
+  if (secret !== undefined) enable.append(xml('x', { xmlns: DATA, type: 'submit' }, field('FORM_TYPE', PUBLISH_OPTIONS), field('secret', secret)));
+  return xml('iq', { type: 'set', ...(to ? { to } : {}) }, enable);
+}
+
+export function disableIq(to: string | undefined, jid: string | undefined, node?: string): Element {
+  const attrs: Record<string, string> = { xmlns: PUSH };
+  if (jid !== undefined) attrs.jid = jid;
+  if (node !== undefined) attrs.node = node;
+  return xml('iq', { type: 'set', ...(to ? { to } : {}) }, xml('disable', attrs));
+}
+
+/** Creates (or joins) a persistent room, unlocked, with extra muc#roomconfig fields. */
+export async function createRoom(c: TestClient, roomNick: string, fields: Record<string, string> = {}): Promise<void> {
+  const self = await join(c, roomNick);
+  const room = roomNick.split('/')[0]!;
+  if (!statusCodes(self).includes(201)) return;
+  const form = xml('x', { xmlns: DATA, type: 'submit' }, field('FORM_TYPE', 'http://jabber.org/protocol/muc#roomconfig'), field('muc#roomconfig_persistentroom', '1'));
+  for (const [k, v] of Object.entries(fields)) form.append(field(k, v));
+  await c.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: 'http://jabber.org/protocol/muc#owner' }, form)));
+}
+
+/** Registers a nick in a room (XEP-0045 7.10): the user becomes a member with that nick. */
+export async function registerNick(c: TestClient, room: string, nick: string): Promise<void> {
+  const form = xml('x', { xmlns: DATA, type: 'submit' }, field('FORM_TYPE', 'http://jabber.org/protocol/muc#register'), field('muc#register_roomnick', nick));
+  await c.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: 'jabber:iq:register' }, form)));
+}
+
+export async function leave(c: TestClient, roomNick: string): Promise<void> {
+  const gone = c.next((el) => el.is('presence') && el.attrs.from === roomNick && el.attrs.type === 'unavailable');
+  await c.send(xml('presence', { to: roomNick, type: 'unavailable' }));
+  await gone;
+}
+
+export function groupchat(room: string, body: string, extra: Element[] = []): Element {
+  return xml('message', { to: room, type: 'groupchat' }, xml('body', {}, body), ...extra);
+}
+
+export function mentionRef(uri: string, begin?: number, end?: number): Element {
+  return xml('reference', { xmlns: REFERENCE, type: 'mention', uri, ...(begin !== undefined ? { begin: String(begin), end: String(end) } : {}) });
+}
+
+/** The summary form of a notification iq, as a plain object. */
+export function summaryOf(iq: Element): { node: string; count: number; sender?: string; body?: string; secret?: string } {
+  const pubsub = iq.getChild('pubsub', PUBSUB)!;
+  const publish = pubsub.getChild('publish')!;
+  const form = publish.getChild('item')!.getChild('notification', PUSH)!.getChild('x', DATA)!;
+  const values = new Map<string, string>();
+  for (const f of form.getChildren('field')) values.set(f.attrs.var as string, f.getChildText('value') ?? '');
+  const options = new Map<string, string>();
+  for (const f of pubsub.getChild('publish-options')?.getChild('x', DATA)?.getChildren('field') ?? []) options.set(f.attrs.var as string, f.getChildText('value') ?? '');
+  return {
+    node: publish.attrs.node as string,
+    count: Number(values.get('message-count')),
+    sender: values.get('last-message-sender'),
+    body: values.get('last-message-body'),
+    secret: options.get('secret'),
+  };
+}
+
+export type AppMode = { kind: 'result' } | { kind: 'error'; type: string; condition: string } | { kind: 'silent' };
+
+/**
+ * A logged-in client acting as an XEP-0357 app server by its full JID: records each
+ * notification iq and answers as `mode` says.
+ */
+export function actAsAppServer(c: TestClient): { notifications: Element[]; mode: AppMode; next(timeoutMs?: number): Promise<Element> } {
+  const state = {
+    notifications: [] as Element[],
+    mode: { kind: 'result' } as AppMode,
+    waiters: [] as ((el: Element) => void)[],
+    next(timeoutMs = 5000): Promise<Element> {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('timed out waiting for a push notification')), timeoutMs);
+        state.waiters.push((el) => (clearTimeout(timer), resolve(el)));
+      });
+    },
+  };
+  c.xmpp.iqCallee.set(PUBSUB, 'pubsub', (ctx: unknown) => {
+    const stanza = (ctx as { stanza: Element }).stanza;
+    state.notifications.push(stanza);
+    state.waiters.shift()?.(stanza);
+    const mode = state.mode;
+    if (mode.kind === 'silent') return new Promise(() => {});
+    if (mode.kind === 'error') return xml('error', { type: mode.type }, xml(mode.condition, { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' }));
+    return true;
+  });
+  return state;
+}
+
+export interface HttpNotification {
+  node: string;
+  time: string;
+  from: string;
+  'message-count': number;
+  'last-message-sender': string | null;
+  'last-message-body': string | null;
+}
+
+export async function httpNotifications(t: TestServer, node: string): Promise<HttpNotification[]> {
+  const res = await fetch(`http://127.0.0.1:${t.server.ports.http}/push/notifications?node=${encodeURIComponent(node)}`);
+  return (await res.json()) as HttpNotification[];
+}
+
+/** Polls the built-in app server until the node has at least `n` notifications. */
+export async function waitHttpNotifications(t: TestServer, node: string, n: number, timeoutMs = 5000): Promise<HttpNotification[]> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const list = await httpNotifications(t, node);
+    if (list.length >= n) return list;
+    if (Date.now() > end) throw new Error(`expected ${n} notifications for ${node}, got ${list.length}`);
+    await sleep(25);
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until the server has stream management with resume on for this client. */
+export async function smReady(t: TestServer, c: TestClient): Promise<void> {
+  for (let i = 0; i < 100 && !t.server.ctx.sessions.get(c.jid)?.sm?.id; i++) await sleep(20);
+  if (!t.server.ctx.sessions.get(c.jid)?.sm?.id) throw new Error('stream management with resume is not on');
+}
+
+/** Kills the client's socket without closing the stream (a closed tab, a phone going to sleep). */
+export function killSocket(c: TestClient): void {
+  type Sock = { destroy?: () => void; socket?: Sock };
+  const sock = (c.xmpp as unknown as { socket: Sock }).socket;
+  (sock.destroy ? sock : sock.socket!).destroy!();
+}
+
+/** Resolves when the server hibernates a session of `bare`. */
+export function nextHibernation(t: TestServer, bare: string): Promise<void> {
+  return new Promise((resolve) => {
+    const off: () => void = t.server.ctx.hooks.on('session:hibernated', ({ session }): void => {
+      if (session.jid.bare === bare) (off(), resolve());
+    });
+  });
+}
+
+export function nextResume(t: TestServer, bare: string): Promise<void> {
+  return new Promise((resolve) => {
+    const off: () => void = t.server.ctx.hooks.on('session:resumed', ({ session }): void => {
+      if (session.jid.bare === bare) (off(), resolve());
+    });
+  });
+}

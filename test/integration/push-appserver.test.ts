@@ -1,0 +1,147 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startTestServer, xml, type TestClient, type TestServer } from '../helpers/server.ts';
+import { httpNotifications, PUBSUB, PUSH, waitHttpNotifications, type HttpNotification } from '../helpers/push.ts';
+
+/** A webhook receiver that fails the first `failures` requests with 503. */
+function webhookReceiver(failures: number) {
+  const received: { path: string; body: HttpNotification }[] = [];
+  let attempts = 0;
+  const server = http.createServer((req, res) => {
+    let data = '';
+    req.on('data', (c) => (data += c));
+    req.on('end', () => {
+      attempts++;
+      if (attempts <= failures) {
+        res.writeHead(503).end();
+        return;
+      }
+      received.push({ path: req.url ?? '', body: JSON.parse(data) as HttpNotification });
+      res.writeHead(204).end();
+    });
+  });
+  return {
+    received,
+    get attempts() {
+      return attempts;
+    },
+    async listen(): Promise<number> {
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      return (server.address() as AddressInfo).port;
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+const hook = webhookReceiver(2);
+let t: TestServer;
+before(async () => {
+  const port = await hook.listen();
+  t = await startTestServer({
+    appServer: { keepPerNode: 3, webhook: `http://127.0.0.1:${port}/all`, nodeWebhooks: { 'hooked-node': `http://127.0.0.1:${port}/node` } },
+  });
+  await t.addUser('alice');
+});
+after(async () => {
+  await t.stop();
+  await hook.close();
+});
+
+const field = (name: string, value: string) => xml('field', { var: name }, xml('value', {}, value));
+
+function publish(node: string | undefined, opts: { secret?: string; count?: number; body?: string; notification?: boolean } = {}) {
+  const summary = xml('x', { xmlns: 'jabber:x:data', type: 'submit' }, field('FORM_TYPE', 'urn:xmpp:push:summary'), field('message-count', String(opts.count ?? 1)));
+  if (opts.body) summary.append(field('last-message-body', opts.body));
+  const item = xml('item', {}, ...(opts.notification === false ? [] : [xml('notification', { xmlns: PUSH }, summary)]));
+  const pubsub = xml('pubsub', { xmlns: PUBSUB }, xml('publish', node ? { node } : {}, item));
+  if (opts.secret !== undefined) {
+    pubsub.append(xml('publish-options', {}, xml('x', { xmlns: 'jabber:x:data', type: 'submit' }, field('FORM_TYPE', 'http://jabber.org/protocol/pubsub#publish-options'), field('secret', opts.secret))));
+  }
+  return xml('iq', { type: 'set', to: 'push.localhost' }, pubsub);
+}
+
+async function condition(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return (err as { condition: string }).condition;
+  }
+  assert.fail('expected an error');
+}
+
+let alice: TestClient;
+test('publishes: the secret of the first publish protects the node', async () => {
+  alice = await t.login('alice');
+  await alice.iq(publish('secret-node', { secret: 'abc', body: 'one' }));
+  await alice.iq(publish('secret-node', { secret: 'abc', body: 'two' }));
+  assert.equal(await condition(alice.iq(publish('secret-node', { body: 'no secret' }))), 'not-authorized');
+  assert.equal(await condition(alice.iq(publish('secret-node', { secret: 'abd', body: 'wrong' }))), 'forbidden');
+  // A node first published without a secret stays open.
+  await alice.iq(publish('open-node', {}));
+  await alice.iq(publish('open-node', { secret: 'whatever' }));
+  assert.equal(await condition(alice.iq(publish(undefined))), 'bad-request');
+  assert.equal(await condition(alice.iq(publish('x', { notification: false }))), 'bad-request');
+  const list = await httpNotifications(t, 'secret-node');
+  assert.deepEqual(list.map((n) => n['last-message-body']), ['one', 'two']);
+  assert.equal(list[0]!.from, alice.jid);
+  assert.equal((await httpNotifications(t, 'nobody')).length, 0);
+});
+
+test('HTTP keeps the last appServer.keepPerNode notifications per node, newest last', async () => {
+  for (let i = 1; i <= 5; i++) await alice.iq(publish('kept', { count: i, body: `m${i}` }));
+  const list = await httpNotifications(t, 'kept');
+  assert.deepEqual(list.map((n) => n['message-count']), [3, 4, 5]);
+  assert.deepEqual(Object.keys(list[0]!).sort(), ['from', 'last-message-body', 'last-message-sender', 'message-count', 'node', 'time']);
+  assert.equal(list[0]!['last-message-sender'], null);
+  const res = await fetch(`http://127.0.0.1:${t.server.ports.http}/push/notifications?node=kept`, { method: 'POST' });
+  assert.equal(res.status, 405);
+});
+
+test('GET /push/events streams new notifications as Server-Sent Events', async () => {
+  const ac = new AbortController();
+  const res = await fetch(`http://127.0.0.1:${t.server.ports.http}/push/events?node=sse`, { signal: ac.signal });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  const events: HttpNotification[] = [];
+  const reading = (async () => {
+    while (events.length < 2) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+      let cut: number;
+      while ((cut = text.indexOf('\n\n')) !== -1) {
+        const block = text.slice(0, cut);
+        text = text.slice(cut + 2);
+        const data = block.split('\n').find((l) => l.startsWith('data: '));
+        if (data) events.push(JSON.parse(data.slice(6)) as HttpNotification);
+      }
+    }
+  })();
+  await alice.iq(publish('not-this-one', { body: 'filtered out' }));
+  await alice.iq(publish('sse', { body: 'live 1' }));
+  await alice.iq(publish('sse', { body: 'live 2', count: 2 }));
+  await reading;
+  ac.abort();
+  assert.deepEqual(events.map((e) => [e.node, e['last-message-body'], e['message-count']]), [['sse', 'live 1', 1], ['sse', 'live 2', 2]]);
+});
+
+test('webhooks: global and per node, retried with backoff after failures', async () => {
+  await alice.iq(publish('hooked-node', { body: 'to the hooks' }));
+  for (let i = 0; i < 200 && hook.received.filter((r) => r.body.node === 'hooked-node').length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+  const got = hook.received.filter((r) => r.body.node === 'hooked-node');
+  assert.deepEqual(got.map((r) => r.path).sort(), ['/all', '/node']);
+  assert.equal(got[0]!.body['last-message-body'], 'to the hooks');
+  // The first two requests failed (503): the notifications behind them arrived anyway, retried.
+  for (let i = 0; i < 200 && !['one', 'two'].every((b) => hook.received.some((r) => r.path === '/all' && r.body['last-message-body'] === b)); i++) await new Promise((r) => setTimeout(r, 25));
+  for (const b of ['one', 'two']) assert.ok(hook.received.some((r) => r.path === '/all' && r.body['last-message-body'] === b), `"${b}" was retried until delivered`);
+  assert.ok(t.server.appServer!.stats.received >= 10);
+  // Every earlier notification reached the global hook too.
+  await waitHttpNotifications(t, 'kept', 3);
+  assert.ok(hook.received.some((r) => r.path === '/all' && r.body.node === 'kept'));
+  await alice.stop();
+});

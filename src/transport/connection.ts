@@ -1,5 +1,6 @@
 import type { Element } from '../xml/element.ts';
 import type { StreamError } from '../xml/errors.ts';
+import { escapeAttr } from '../xml/element.ts';
 
 /** What a transport reports to the stream layer, already framed and parsed. */
 export interface ConnectionHandler {
@@ -74,4 +75,46 @@ export class RateLimiter {
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 export function isLoopback(address: string): boolean {
   return LOOPBACK.test(address);
+}
+
+/**
+ * Collects a connection's output during one event-loop turn and hands it to `sink` in one go,
+ * so a fan-out of many stanzas to one client costs one system call.
+ */
+export class OutputBatch {
+  private queue: string[] = [];
+  private bytes = 0;
+  private scheduled = false;
+
+  constructor(private readonly sink: (items: string[]) => void) {}
+
+  get pending(): number {
+    return this.bytes;
+  }
+
+  push(text: string): void {
+    this.queue.push(text);
+    this.bytes += text.length;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Hands over what is queued now (also called before a close or a TLS upgrade). */
+  flush(): void {
+    this.scheduled = false;
+    const items = this.queue;
+    if (items.length === 0) return;
+    this.queue = [];
+    this.bytes = 0;
+    this.sink(items);
+  }
+
+  /** Attributes of a stream header or <open/>, serialized. */
+  static attrs(attrs: Record<string, string>): string {
+    return Object.entries(attrs)
+      .map(([k, v]) => ` ${k}="${escapeAttr(v)}"`)
+      .join('');
+  }
 }

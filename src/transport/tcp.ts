@@ -2,8 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { StreamParser } from '../xml/stream-parser.ts';
 import { StreamError } from '../xml/errors.ts';
-import { escapeAttr } from '../xml/element.ts';
-import { isLoopback, nextConnectionId, RateLimiter, type Connection, type ConnectionHandler } from './connection.ts';
+import { isLoopback, nextConnectionId, OutputBatch, RateLimiter, type Connection, type ConnectionHandler } from './connection.ts';
 
 export interface TcpOptions {
   maxStanzaBytes: number;
@@ -22,9 +21,7 @@ export class TcpConnection implements Connection {
   private socket: net.Socket;
   private handler?: ConnectionHandler;
   private parser!: StreamParser;
-  private queue: string[] = [];
-  private queued = 0;
-  private flushScheduled = false;
+  private readonly output = new OutputBatch((items) => this.writeOut(items));
   private closed = false;
   private readonly limiter: RateLimiter;
 
@@ -52,7 +49,7 @@ export class TcpConnection implements Connection {
   }
 
   get pendingBytes(): number {
-    return this.queued + this.socket.writableLength;
+    return this.output.pending + this.socket.writableLength;
   }
 
   setHandler(handler: ConnectionHandler): void {
@@ -82,29 +79,15 @@ export class TcpConnection implements Connection {
   }
 
   openStream(attrs: Record<string, string>): void {
-    const a = Object.entries(attrs)
-      .map(([k, v]) => ` ${k}="${escapeAttr(v)}"`)
-      .join('');
-    this.write(`<?xml version='1.0'?><stream:stream xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams"${a}>`);
+    this.write(`<?xml version='1.0'?><stream:stream xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams"${OutputBatch.attrs(attrs)}>`);
   }
 
   write(xmlText: string): void {
-    if (this.closed) return;
-    this.queue.push(xmlText);
-    this.queued += xmlText.length;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    if (!this.closed) this.output.push(xmlText);
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.queue.length === 0 || this.socket.destroyed) return;
-    const data = this.queue.length === 1 ? this.queue[0]! : this.queue.join('');
-    this.queue = [];
-    this.queued = 0;
-    this.socket.write(data);
+  private writeOut(items: string[]): void {
+    if (!this.socket.destroyed) this.socket.write(items.length === 1 ? items[0]! : items.join(''));
   }
 
   async startTls(): Promise<void> {
@@ -112,7 +95,7 @@ export class TcpConnection implements Connection {
     // Bytes sent after <starttls/> must not be processed in the clear (command injection).
     plain.removeAllListeners('data');
     plain.pause();
-    this.flush();
+    this.output.flush();
     await new Promise<void>((resolve) => (plain.writableLength === 0 ? resolve() : plain.once('drain', () => resolve())));
     const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: this.opts.secureContext });
     plain.removeAllListeners('close');
@@ -126,7 +109,7 @@ export class TcpConnection implements Connection {
   closeStream(): void {
     if (this.closed) return;
     this.write('</stream:stream>');
-    this.flush();
+    this.output.flush();
     this.closed = true;
     this.socket.end();
     // A peer that never answers the closing tag is dropped.

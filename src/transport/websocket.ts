@@ -3,9 +3,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { parseFrame } from '../xml/frame-parser.ts';
 import { StreamError } from '../xml/errors.ts';
-import { escapeAttr } from '../xml/element.ts';
 import { NS } from '../xml/ns.ts';
-import { isLoopback, nextConnectionId, RateLimiter, type Connection, type ConnectionHandler } from './connection.ts';
+import { isLoopback, nextConnectionId, OutputBatch, RateLimiter, type Connection, type ConnectionHandler } from './connection.ts';
 
 export interface WebSocketOptions {
   maxStanzaBytes: number;
@@ -24,9 +23,7 @@ export class WsConnection implements Connection {
   readonly remoteAddress: string;
   readonly secure: boolean;
   private handler?: ConnectionHandler;
-  private queue: string[] = [];
-  private queued = 0;
-  private flushScheduled = false;
+  private readonly output = new OutputBatch((frames) => this.writeOut(frames));
   private closed = false;
   private readonly limiter: RateLimiter;
 
@@ -51,7 +48,7 @@ export class WsConnection implements Connection {
   }
 
   get pendingBytes(): number {
-    return this.queued + this.ws.bufferedAmount;
+    return this.output.pending + this.ws.bufferedAmount;
   }
 
   setHandler(handler: ConnectionHandler): void {
@@ -92,28 +89,15 @@ export class WsConnection implements Connection {
   }
 
   openStream(attrs: Record<string, string>): void {
-    const a = Object.entries(attrs)
-      .map(([k, v]) => ` ${k}="${escapeAttr(v)}"`)
-      .join('');
-    this.write(`<open xmlns="${NS.FRAMING}"${a}/>`);
+    this.write(`<open xmlns="${NS.FRAMING}"${OutputBatch.attrs(attrs)}/>`);
   }
 
   write(xmlText: string): void {
-    if (this.closed) return;
-    this.queue.push(xmlText);
-    this.queued += xmlText.length;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    if (!this.closed) this.output.push(xmlText);
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    const frames = this.queue;
-    this.queue = [];
-    this.queued = 0;
-    if (frames.length === 0 || this.ws.readyState !== this.ws.OPEN) return;
+  private writeOut(frames: string[]): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
     // One frame per element, but a single system call for all of them.
     const sock = (this.ws as unknown as { _socket?: Duplex })._socket;
     sock?.cork();
@@ -128,7 +112,7 @@ export class WsConnection implements Connection {
   closeStream(): void {
     if (this.closed) return;
     this.write(`<close xmlns="${NS.FRAMING}"/>`);
-    this.flush();
+    this.output.flush();
     this.closed = true;
     this.ws.close(1000);
     setTimeout(() => this.ws.terminate(), 5000).unref();

@@ -41,6 +41,8 @@ export class Router {
     if (!handler) {
       // No server-to-server yet: a remote domain cannot be reached.
       this.log.debug({ to: to.domain }, 'no route to remote domain');
+      // Presence broadcasts to remote contacts would bounce on every change: drop them quietly.
+      if (stanza.name === 'presence') return;
       this.bounce(stanza, 'remote-server-not-found', `no route to ${to.domain}: this server does not federate`);
       return;
     }
@@ -70,7 +72,7 @@ export class Router {
    */
   request(iq: Element, timeoutMs: number): Promise<Element | null> {
     const key = `${iq.attrs.from}\u0000${iq.attrs.id}`;
-    const to = parseJid(iq.attrs.to as string | undefined)?.full ?? '';
+    const to = String(iq.attrs.to ?? '');
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.pending.delete(key);
@@ -86,16 +88,20 @@ export class Router {
   private answered(reply: Element): boolean {
     const key = `${reply.attrs.to}\u0000${reply.attrs.id}`;
     const p = this.pending.get(key);
-    if (!p || parseJid(reply.attrs.from as string | undefined)?.full !== p.to) return false;
+    if (!p) return false;
+    const from = reply.attrs.from as string | undefined;
+    if (from !== p.to && (!from || parseJid(from)?.full !== parseJid(p.to)?.full)) return false;
     this.pending.delete(key);
     clearTimeout(p.timer);
     p.settle(reply);
     return true;
   }
 
-  /** Answers an undeliverable stanza with an error to its sender; errors are never bounced. */
+  /** Answers an undeliverable stanza with an error to its sender; errors and IQ results are never bounced. */
   bounce(stanza: Element, condition: StanzaErrorCondition, text?: string): void {
     if (stanza.attrs.type === 'error' || !stanza.attrs.from) return;
+    // An IQ result is an answer: answering it with an error is wrong (RFC 6120 8.2.3).
+    if (stanza.name === 'iq' && stanza.attrs.type === 'result') return;
     if (stanza.name === 'presence' && stanza.attrs.type !== undefined && stanza.attrs.type !== 'probe') return;
     const reply = errorReply(stanza, condition, text);
     queueMicrotask(() => this.route(reply));

@@ -49,6 +49,15 @@ export class OfflineStore {
     return out;
   }
 
+  /** Removes everything of an owner (account deletion). */
+  async deleteOwner(owner: string): Promise<void> {
+    await this.remove(
+      owner,
+      (await this.list(owner)).map((m) => m.key),
+    );
+    this.counts.delete(owner);
+  }
+
   async remove(owner: string, keys: string[]): Promise<void> {
     if (keys.length === 0) return;
     await this.store.batch(keys.map((k) => this.kv.batchDel(k)));

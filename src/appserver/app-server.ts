@@ -41,6 +41,8 @@ export class AppServer {
   private readonly listeners = new Set<(n: PushNotificationRecord, seq: number) => void>();
   private readonly store: AppServerNodeStore;
   private seq = 0;
+  /** Item ids: unique across restarts without a random draw per publish. */
+  private readonly idPrefix = `${randomBytes(6).toString('base64url')}-`;
 
   constructor(
     private readonly ctx: ServerContext,
@@ -133,12 +135,11 @@ export class AppServer {
       'last-message-sender': summary.get('last-message-sender')?.[0] ?? null,
       'last-message-body': summary.get('last-message-body')?.[0] ?? null,
     };
-    this.keep(record);
-    const id = randomBytes(9).toString('base64url');
-    return xml('pubsub', { xmlns: NS.PUBSUB }, xml('publish', { node }, xml('item', { id })));
+    const seq = this.keep(record);
+    return xml('pubsub', { xmlns: NS.PUBSUB }, xml('publish', { node }, xml('item', { id: `${this.idPrefix}${seq.toString(36)}` })));
   }
 
-  private keep(record: PushNotificationRecord): void {
+  private keep(record: PushNotificationRecord): number {
     const seq = ++this.seq;
     let list = this.kept.get(record.node);
     if (!list) this.kept.set(record.node, (list = []));
@@ -153,6 +154,7 @@ export class AppServer {
         this.ctx.log.error({ err }, 'push notification listener failed');
       }
     }
+    return seq;
   }
 
   private refuse(condition: 'bad-request' | 'not-authorized' | 'forbidden', text: string, pubsubCondition?: string): StanzaError {

@@ -35,6 +35,11 @@ export function installEnable(ctx: ServerContext, host: Host, muc: MucService | 
     const jid = appServerJid(payload);
     const node = payload.attrs.node as string | undefined;
     if (!node) throw new StanzaError('bad-request', 'missing node: <enable/> needs the node the app server provisioned');
+    const domain = parseJid(jid)!.domain;
+    if (!ctx.router.isLocalDomain(domain)) {
+      // Kept (a federating version may reach it), but every push will fail until then: say so now.
+      ctx.log.warn({ user: user.bare, scope, appServer: jid }, `push app server ${jid} is on ${domain}, which this server cannot reach (no federation): its pushes will fail and the registration will be removed after ${ctx.config.push.maxErrors} errors`);
+    }
     const { dropped } = await registrations.enable({ user: user.bare, scope, jid, node, form: publishOptions(payload) });
     ctx.log.debug({ user: user.bare, scope, appServer: jid, node, dropped: dropped.length }, 'push enabled');
   };

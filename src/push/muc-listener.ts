@@ -41,7 +41,7 @@ export function installMucListener(ctx: ServerContext, muc: MucService, registra
   };
 
   /** Sends to each device once: the MUC-service and the room registration may name the same one. */
-  const send = (regs: PushRegistration[], stanzaId: string, from: string, count: number, sender: string, body: string) => {
+  const send = (regs: readonly PushRegistration[], stanzaId: string, from: string, count: number, sender: string, body: string) => {
     const seen = new Set<string>();
     for (const reg of regs) {
       const device = `${reg.jid}\u0000${reg.node}`;

@@ -23,6 +23,7 @@ export interface EnableRequest {
 }
 
 const RECENT = 16;
+const NONE: readonly PushRegistration[] = Object.freeze([]);
 
 /** What is stored: the record without the in-memory extras. */
 function recordOf(r: PushRegistration): PushRegistrationRecord {
@@ -69,9 +70,9 @@ export class Registrations {
   }
 
   /** Registrations that apply to a room: the MUC service scope or that room's own. */
-  forRoom(user: string, room: Jid): PushRegistration[] {
+  forRoom(user: string, room: Jid): readonly PushRegistration[] {
     const list = this.byUser.get(user);
-    if (!list) return [];
+    if (!list) return NONE;
     const service = `muc:${room.domain}`;
     const own = `room:${room.bare}`;
     return list.filter((r) => r.scope === service || r.scope === own);

@@ -65,6 +65,11 @@ export class C2sStream implements ConnectionHandler {
     if (!to || to.full !== this.ctx.config.domain) return this.fail(new StreamError('host-unknown', `this server serves ${this.ctx.config.domain}`));
     // RFC 6120 4.7.5: a missing version or another major version is refused; 1.x is served as 1.0.
     if (!/^1\.[0-9]+$/.test(String(header.attrs.version ?? ''))) return this.fail(new StreamError('unsupported-version', 'version 1.0 is required'));
+    // A connection that is not secure and cannot become so (plain ws:// from the network, not via
+    // a trusted proxy) could only authenticate in the clear.
+    if (this.ctx.config.c2s.requireTls && !this.conn.secure && !this.conn.canStartTls) {
+      return this.fail(new StreamError('policy-violation', 'TLS is required: connect with wss:// through a trusted proxy'));
+    }
     // After SASL success the restarted stream offers binding.
     if (this.username) this.phase = 'bind';
     this.conn.write(this.features().toString());

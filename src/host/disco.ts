@@ -1,6 +1,7 @@
 import { xml, type Element } from '../xml/element.ts';
 import { NS } from '../xml/ns.ts';
 import type { IqHandlers, IqTarget } from './iq-handlers.ts';
+import { StanzaError } from '../xml/errors.ts';
 
 export interface Identity {
   category: string;
@@ -23,7 +24,8 @@ export class Disco {
   constructor(iq: IqHandlers) {
     for (const target of ['server', 'account'] as const) {
       iq.on(target, 'get', 'query', NS.DISCO_INFO, ({ payload }) => {
-        if (payload.attrs.node) return undefined;
+        // No node is published: an empty result would read as "no identity" (XEP-0030 3.1).
+        if (payload.attrs.node !== undefined) throw new StanzaError('item-not-found', 'no such node');
         return this.info(target);
       });
       iq.on(target, 'get', 'query', NS.DISCO_ITEMS, ({ payload }) => {

@@ -1,5 +1,6 @@
 import type { Element } from '../xml/element.ts';
 import type { StreamError } from '../xml/errors.ts';
+import { BlockList, isIP } from 'node:net';
 import { escapeAttr } from '../xml/element.ts';
 
 /** What a transport reports to the stream layer, already framed and parsed. */
@@ -75,6 +76,40 @@ export class RateLimiter {
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 export function isLoopback(address: string): boolean {
   return LOOPBACK.test(address);
+}
+
+/** An IPv4-mapped IPv6 address (`::ffff:10.1.2.3`) as the IPv4 address it stands for. */
+function unmapped(address: string): string {
+  return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+}
+
+/** Matches peer addresses against a list of IPs and CIDR ranges (as `http.trustedProxies` holds). */
+export function addressMatcher(list: string[]): (address: string) => boolean {
+  const block = new BlockList();
+  for (const entry of list) {
+    const [ip, bits] = entry.split('/') as [string, string | undefined];
+    const family = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
+    if (bits === undefined) block.addAddress(unmapped(ip), isIP(unmapped(ip)) === 6 ? 'ipv6' : 'ipv4');
+    else block.addSubnet(ip, Number(bits), family);
+  }
+  return (address) => {
+    const a = unmapped(address);
+    const family = isIP(a);
+    return family !== 0 && block.check(a, family === 4 ? 'ipv4' : 'ipv6');
+  };
+}
+
+/**
+ * The client's address behind trusted proxies: the right-most X-Forwarded-For entry that is not
+ * itself a trusted proxy (entries further left are whatever the client chose to send).
+ */
+export function forwardedFor(header: string | string[] | undefined, trusted: (address: string) => boolean): string | undefined {
+  const hops = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => isIP(h) !== 0);
+  for (let i = hops.length - 1; i >= 0; i--) if (!trusted(hops[i]!)) return hops[i];
+  return hops[0];
 }
 
 /**

@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { parseFrame } from '../xml/frame-parser.ts';
 import { StreamError } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
-import { isLoopback, nextConnectionId, OutputBatch, RateLimiter, type Connection, type ConnectionHandler } from './connection.ts';
+import { addressMatcher, forwardedFor, isLoopback, nextConnectionId, OutputBatch, RateLimiter, type Connection, type ConnectionHandler } from './connection.ts';
 
 export interface WebSocketOptions {
   maxStanzaBytes: number;
@@ -31,11 +31,15 @@ export class WsConnection implements Connection {
     private readonly ws: WebSocket,
     req: IncomingMessage,
     private readonly opts: WebSocketOptions,
+    isTrustedProxy: (address: string) => boolean = addressMatcher(opts.trustedProxies),
   ) {
-    this.remoteAddress = req.socket.remoteAddress ?? '';
-    const viaProxy = opts.trustedProxies.includes(this.remoteAddress);
+    const peer = req.socket.remoteAddress ?? '';
+    const viaProxy = isTrustedProxy(peer);
+    // Behind a trusted proxy the client is named by X-Forwarded-For (auth throttling is per client).
+    this.remoteAddress = (viaProxy && forwardedFor(req.headers['x-forwarded-for'], isTrustedProxy)) || peer;
     // A trusted proxy terminates TLS; loopback is the local developer or CI.
-    this.secure = isLoopback(this.remoteAddress) || (viaProxy && req.headers['x-forwarded-proto'] === 'https');
+    const proto = String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim().toLowerCase();
+    this.secure = isLoopback(peer) || (viaProxy && proto === 'https');
     this.limiter = new RateLimiter(opts.rateBytesPerSecond, opts.rateBurstBytes);
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('error', () => ws.terminate());
@@ -132,6 +136,7 @@ export function createWebSocketEndpoint(opts: WebSocketOptions, onConnection: (c
     maxPayload: opts.maxStanzaBytes + 1024,
     handleProtocols: (protocols) => (protocols.has('xmpp') ? 'xmpp' : false),
   });
+  const isTrustedProxy = addressMatcher(opts.trustedProxies);
   return {
     upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
       const offered = String(req.headers['sec-websocket-protocol'] ?? '')
@@ -141,7 +146,7 @@ export function createWebSocketEndpoint(opts: WebSocketOptions, onConnection: (c
         socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nthe xmpp subprotocol is required\n');
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => onConnection(new WsConnection(ws, req, opts)));
+      wss.handleUpgrade(req, socket, head, (ws) => onConnection(new WsConnection(ws, req, opts, isTrustedProxy)));
     },
     close(): void {
       for (const c of wss.clients) c.terminate();

@@ -333,9 +333,9 @@ export class RawWs extends Inbox {
   }
 
   /** Connects with the given subprotocols; rejects when the server refuses the upgrade. */
-  static connect(url: string, protocols: string[] = ['xmpp']): Promise<RawWs> {
+  static connect(url: string, protocols: string[] = ['xmpp'], headers: Record<string, string> = {}): Promise<RawWs> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, protocols);
+      const ws = new WebSocket(url, protocols, { headers });
       const c = new RawWs(ws);
       ws.once('open', () => resolve(c));
       ws.once('unexpected-response', (_req, res) => {
@@ -358,6 +358,12 @@ export class RawWs extends Inbox {
 
   async streamError(timeoutMs = DEFAULT_TIMEOUT): Promise<string | undefined> {
     return streamErrorCondition(await this.next(is('stream:error'), timeoutMs, 'a stream error'));
+  }
+
+  /** SASL PLAIN; resolves with the server's answer (<success/> or <failure/>). */
+  async plain(username: string, password: string): Promise<Element> {
+    this.send(`<auth xmlns='${NS.SASL}' mechanism='PLAIN'>${Buffer.from(`\0${username}\0${password}`).toString('base64')}</auth>`);
+    return this.next((el) => el.attrs.xmlns === NS.SASL && (el.name === 'success' || el.name === 'failure'), DEFAULT_TIMEOUT, 'a SASL outcome');
   }
 
   close(): void {

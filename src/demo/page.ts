@@ -1,21 +1,25 @@
 import type { Config } from '../config/types.ts';
-import type { HttpServer } from '../transport/http.ts';
+import type { HttpServer, RouteHandler } from '../transport/http.ts';
 import { converseDist, staticFiles } from './static.ts';
 
 /**
  * The one-command push demo at http://localhost:5280/: Converse configured for this server
  * (WebSocket, MUC push against the built-in app server, nick registration) beside a live list
  * of the notifications the app server receives.
+ *
+ * Converse runs in an iframe (`/demo/chat`) in its fullscreen mode: that mode sizes itself to
+ * the viewport, so only a frame keeps it from covering the push list.
  */
 export function installDemoPage(config: Config, http: HttpServer): void {
   const dist = converseDist();
   if (dist) http.routePrefix('/converse/', staticFiles('/converse/', dist));
-  http.route('/', (req, res) => {
+  const page = (html: (host: string) => string): RouteHandler => (req, res) => {
     const host = req.headers.host ?? `localhost:${config.http.port}`;
-    const html = dist ? demoHtml(config, host) : missingHtml();
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-    res.end(html);
-  });
+    res.end(html(host));
+  };
+  http.route('/', page(() => (dist ? demoHtml(config) : missingHtml())));
+  if (dist) http.route('/demo/chat', page((host) => chatHtml(config, host)));
 }
 
 function missingHtml(): string {
@@ -24,12 +28,13 @@ function missingHtml(): string {
 <p>Pushes received by the built-in app server: <a href="/push/notifications">/push/notifications</a>.</p>`;
 }
 
-function demoHtml(config: Config, host: string): string {
-  const settings = {
+/** The Converse settings of the demo: this server, MUC push to the built-in app server. */
+export function demoSettings(config: Config, host: string): Record<string, unknown> {
+  return {
     websocket_url: `ws://${host}/xmpp-websocket`,
-    // Converse loads emoji.json, sounds and icons from here (its default is /dist).
-    assets_path: '/converse',
     discover_connection_methods: false,
+    // Converse's dist is ESM and loads emoji.json, sounds and icons from here (default /dist).
+    assets_path: '/converse',
     authentication: 'login',
     view_mode: 'fullscreen',
     enable_muc_push: true,
@@ -45,29 +50,58 @@ function demoHtml(config: Config, host: string): string {
     stanza_timeout: 5000,
     show_controlbox_by_default: true,
   };
+}
+
+/** JSON that is safe inside an inline <script> (the Host header is the client's to choose). */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c');
+}
+
+function chatHtml(config: Config, host: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>mucpush demo chat</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/converse/converse.min.css">
+</head>
+<body>
+<converse-root></converse-root>
+<script type="module" src="/converse/converse.min.js"></script>
+<script type="module">
+  converse.initialize(${scriptJson(demoSettings(config, host))});
+</script>
+</body>
+</html>`;
+}
+
+function demoHtml(config: Config): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <title>mucpush demo</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="/converse/converse.min.css">
 <style>
   body { margin: 0; display: flex; height: 100vh; font-family: system-ui, sans-serif; }
-  #chat { flex: 1; position: relative; }
-  #pushes { width: 340px; border-left: 1px solid #ccc; overflow: auto; padding: 0 12px; background: #fafafa; }
+  #chat { flex: 1; min-width: 0; border: 0; height: 100%; }
+  #pushes { width: 340px; flex-shrink: 0; border-left: 1px solid #ccc; overflow: auto; padding: 0 12px; background: #fafafa; }
   #pushes h2 { font-size: 16px; }
+  #pushes p { font-size: 13px; color: #555; }
   .push { border: 1px solid #ddd; background: #fff; border-radius: 6px; padding: 8px; margin: 8px 0; font-size: 13px; }
   .push b { display: block; }
-  converse-root { position: absolute; inset: 0; }
 </style>
 </head>
 <body>
-<div id="chat"><converse-root></converse-root></div>
-<aside id="pushes"><h2>Pushes received by ${escapeHtml(config.appServer.domain ?? 'the app server (disabled)')}</h2><div id="list"></div></aside>
-<script type="module" src="/converse/converse.min.js"></script>
+<iframe id="chat" src="/demo/chat" title="Converse"></iframe>
+<aside id="pushes">
+<h2>Pushes received by ${escapeHtml(config.appServer.domain ?? 'the app server (disabled)')}</h2>
+<p>Log in, join the lounge, close the tab (or open a second browser) and mention the nick: the
+notification shows up here.</p>
+<div id="list"></div>
+</aside>
 <script type="module">
-  converse.initialize(${JSON.stringify(settings)});
   const list = document.getElementById('list');
   const shown = new Set();
   function show(n) {

@@ -222,6 +222,7 @@ export class C2sStream implements ConnectionHandler {
       this.deps.lifecycle.close(existing, 'replaced by a new connection');
     }
     const session = new Session(withResource(jid, resource), this.conn);
+    this.deps.lifecycle.attach(session);
     this.session = session;
     this.ctx.sessions.add(session);
     this.phase = 'bound';
@@ -299,9 +300,6 @@ export class C2sStream implements ConnectionHandler {
         const h = Number(el.attrs.h);
         if (!session.sm || !Number.isInteger(h) || !session.ack(h)) {
           return this.fail(new StreamError('undefined-condition', 'impossible acknowledgement count'));
-        }
-        if (session.sm.unacked.length > this.ctx.config.streamManagement.maxQueue) {
-          return this.fail(new StreamError('resource-constraint', 'too many unacknowledged stanzas'));
         }
         return;
       }

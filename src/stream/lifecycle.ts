@@ -1,13 +1,32 @@
 import type { ServerContext } from '../core/context.ts';
 import { Element } from '../xml/element.ts';
-import type { Session } from './session.ts';
+import { streamErrorElement } from '../xml/errors.ts';
+import type { Session, SessionObserver } from './session.ts';
 
 /**
  * How sessions end: hibernation when stream management can resume them, and the final close
  * that hands undelivered stanzas back to the router before anyone hears the session is gone.
  */
-export class SessionLifecycle {
+export class SessionLifecycle implements SessionObserver {
   constructor(private readonly ctx: ServerContext) {}
+
+  /** Called when a resource is bound: the session reports its queue to us from now on. */
+  attach(session: Session): void {
+    session.observer = this;
+    session.maxQueue = this.ctx.config.streamManagement.maxQueue;
+  }
+
+  queued(session: Session, stanza: Element): void {
+    this.ctx.hooks.emit('session:queued', { session, stanza });
+  }
+
+  overflow(session: Session): void {
+    this.ctx.log.info({ jid: session.jid.full, queued: session.sm?.unacked.length }, 'too many unacknowledged stanzas: closing the session');
+    const conn = session.connection;
+    this.close(session, 'too many unacknowledged stanzas');
+    conn?.write(streamErrorElement('resource-constraint', 'too many unacknowledged stanzas').toString());
+    conn?.closeStream();
+  }
 
   /** The connection is gone but the client may resume within the configured timeout. */
   hibernate(session: Session): void {
@@ -15,7 +34,6 @@ export class SessionLifecycle {
     session.connection = null;
     session.state = 'hibernated';
     sm.requestPending = false;
-    session.onQueued ??= (stanza) => this.ctx.hooks.emit('session:queued', { session, stanza });
     sm.hibernationTimer = setTimeout(() => this.close(session, 'hibernation timed out'), this.ctx.config.streamManagement.resumeTimeoutSeconds * 1000);
     sm.hibernationTimer.unref();
     this.ctx.log.debug({ jid: session.jid.full }, 'session hibernated');

@@ -22,6 +22,11 @@ export interface StreamManagement {
   hibernationTimer: NodeJS.Timeout | null;
 }
 
+export interface SessionObserver {
+  queued(session: Session, stanza: Element): void;
+  overflow(session: Session): void;
+}
+
 export type SessionState = 'active' | 'hibernated' | 'closed';
 
 /** A bound resource of a local account. Survives its connection while hibernated. */
@@ -38,8 +43,10 @@ export class Session {
   readonly directedPresence = new Set<string>();
   readonly created = Date.now();
   lastActivity = Date.now();
-  /** Told of each stanza queued while hibernated (set by the lifecycle: `session:queued`). */
-  onQueued: ((el: Element) => void) | null = null;
+  /** The lifecycle, told of stanzas queued while hibernated and of an overflowing queue. */
+  observer: SessionObserver | null = null;
+  /** Unacknowledged stanzas kept before the session is given up (XEP-0198). */
+  maxQueue = Infinity;
 
   constructor(
     readonly jid: Jid,
@@ -60,8 +67,13 @@ export class Session {
     if (this.state === 'closed') return false;
     if (this.sm) {
       this.sm.unacked.push({ el, text });
+      if (this.sm.unacked.length > this.maxQueue) {
+        // A client that never acks (or never resumes) must not grow the queue without bound.
+        this.observer?.overflow(this);
+        return true;
+      }
     }
-    if (this.state === 'hibernated') this.onQueued?.(el);
+    if (this.state === 'hibernated') this.observer?.queued(this, el);
     if (this.connection) {
       this.connection.write(text);
       if (this.sm && !this.sm.requestPending) {

@@ -221,3 +221,30 @@ describe('hibernation timeout', () => {
     assert.match((await closed).reason, /connection lost/);
   });
 });
+
+describe('unacknowledged queue limit', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({ streamManagement: { resumeTimeoutSeconds: 30, maxQueue: 3 } });
+    for (const u of ['dave', 'erin']) await t.addUser(u);
+  });
+  after(() => t.stop());
+
+  test('a hibernated session whose queue overflows is closed and its messages go offline', async () => {
+    const { c: gone } = await smLogin(t, 'dave', 'phone');
+    const erin = await RawTcp.login(t.server.ports.c2s, 'erin', 'secret', 'e');
+    const hibernated = waitHook(t.server.ctx.hooks, 'session:hibernated', ({ session }) => session.jid.full === gone.jid);
+    gone.destroy();
+    await hibernated;
+    const closed = waitHook(t.server.ctx.hooks, 'session:closed', ({ session }) => session.jid.full === gone.jid, 4000);
+    const stored: string[] = [];
+    t.server.ctx.hooks.on('account:offline-message', ({ stanza }) => void stored.push(stanza.attrs.id as string));
+    for (let i = 1; i <= 4; i++) erin.send(chat(gone.jid, `q${i}`, `queued ${i}`));
+    const { reason } = await closed;
+    assert.match(reason, /unacknowledged/);
+    assert.equal(t.server.ctx.sessions.get(gone.jid), undefined);
+    for (let i = 0; i < 50 && stored.length < 4; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(stored.sort(), ['q1', 'q2', 'q3', 'q4']);
+    erin.destroy();
+  });
+});

@@ -15,6 +15,8 @@ export interface SessionEvents {
   'session:queued': { session: Session; stanza: Element };
   /** A message for an account had no session to go to and was stored offline. */
   'account:offline-message': { user: Jid; stanza: Element };
+  /** An account and its data were deleted: caches of it must go too. */
+  'account:deleted': { user: Jid };
   /** The first available presence of a session (offline messages are delivered then). */
   'session:available': { session: Session };
 }

@@ -17,6 +17,7 @@ export const MAX_OFFLINE_PER_USER = 1000;
  */
 export function installOffline(ctx: ServerContext, host: Host): () => Promise<void> {
   const store = new OfflineStore(ctx.store);
+  ctx.hooks.on('account:deleted', ({ user }) => store.forget(user.local));
   const limits = { maxStanzaBytes: ctx.config.limits.maxStanzaBytes + 4096, maxDepth: ctx.config.limits.maxDepth + 2 };
   // Storing and delivering for one account run one at a time, in arrival order: a message
   // stored while a login is collecting the stored ones is neither lost nor sent twice.

@@ -44,6 +44,10 @@ export async function installPush(ctx: ServerContext, host: Host, muc: MucServic
   installEnable(ctx, host, muc, registrations);
   if (muc) installMucListener(ctx, muc, registrations, dispatcher, unread);
   const stopAccount = installAccountListener(ctx, muc, registrations, dispatcher);
+  // The stored registrations went with the account (src/store/account-data.ts); drop the live ones.
+  ctx.hooks.on('account:deleted', ({ user }) => {
+    for (const r of [...registrations.of(user.bare)]) void registrations.remove(r);
+  });
   return {
     registrations,
     dispatcher,

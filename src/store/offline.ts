@@ -49,6 +49,11 @@ export class OfflineStore {
     return out;
   }
 
+  /** Drops the cached count of an owner whose messages another instance deleted. */
+  forget(owner: string): void {
+    this.counts.delete(owner);
+  }
+
   /** Removes everything of an owner (account deletion). */
   async deleteOwner(owner: string): Promise<void> {
     await this.remove(

@@ -49,6 +49,11 @@ export class PushStore {
   delete(r: PushRegistrationRecord): Promise<void> {
     return this.kv.del(pushKey(r));
   }
+
+  /** Removes every registration of a user (account deletion). */
+  async deleteUser(user: string): Promise<void> {
+    for await (const [key] of this.kv.range({ gt: `${user}${SEP}`, lt: `${user}${SEP}\uffff` })) await this.kv.del(key);
+  }
 }
 
 /** A node of the built-in app server: the SHA-256 of the secret it was first published with. */

@@ -156,6 +156,41 @@ describe('in-band registration enabled', () => {
   });
 });
 
+describe('account removal', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer();
+    for (const u of ['gone', 'friend']) await t.addUser(u);
+  });
+  after(() => t.stop());
+
+  test('<remove/> also deletes the roster, offline messages and push registrations', async () => {
+    const c = await RawTcp.login(t.server.ports.c2s, 'gone', 'secret', 'main');
+    const set = await c.iq(`<iq type='set' id='r1'><query xmlns='jabber:iq:roster'><item jid='friend@localhost'/></query></iq>`, 'r1');
+    assert.equal(set.attrs.type, 'result');
+    const enable = await c.iq(`<iq type='set' id='p1'><enable xmlns='urn:xmpp:push:0' jid='push.localhost' node='n1'/></iq>`, 'p1');
+    assert.equal(enable.attrs.type, 'result');
+    assert.equal(t.server.push.registrations.of('gone@localhost').length, 1);
+    // An offline message: 'gone' has no available resource (no presence sent).
+    const friend = await RawTcp.login(t.server.ports.c2s, 'friend', 'secret', 'f');
+    const stored = new Promise<void>((resolve) => t.server.ctx.hooks.on('account:offline-message', () => resolve()));
+    friend.send(`<message to='gone@localhost' type='chat' id='o1'><body>hello</body></message>`);
+    await stored;
+
+    const reply = await c.iq(`<iq type='set' id='rm'><query xmlns='${NS.REGISTER}'><remove/></query></iq>`, 'rm');
+    assert.equal(reply.attrs.type, 'result');
+    assert.equal(t.server.push.registrations.of('gone@localhost').length, 0, 'live registrations dropped');
+    const { RosterStore } = await import('../../src/store/rosters.ts');
+    const { OfflineStore } = await import('../../src/store/offline.ts');
+    const { PushStore } = await import('../../src/store/push.ts');
+    assert.equal((await new RosterStore(t.server.ctx.store).load('gone')).items.size, 0);
+    assert.equal((await new OfflineStore(t.server.ctx.store).list('gone')).length, 0);
+    assert.equal((await new PushStore(t.server.ctx.store).all()).filter((r) => r.user === 'gone@localhost').length, 0);
+    friend.destroy();
+    c.destroy();
+  });
+});
+
 describe('in-band registration disabled', () => {
   let t: TestServer;
   before(async () => {

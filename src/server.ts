@@ -34,6 +34,8 @@ export interface RunningServer {
   /** The built-in XEP-0357 app server (null when disabled). */
   appServer: AppServer | null;
   http: HttpServer;
+  /** Hands a connection from any transport to the stream layer (the listeners use it too). */
+  accept(conn: Connection): void;
   stop(): Promise<void>;
 }
 
@@ -87,6 +89,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     push,
     appServer: appServer?.app ?? null,
     http,
+    accept: track,
     async stop() {
       if (stopped) return;
       stopped = true;

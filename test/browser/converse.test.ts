@@ -13,8 +13,10 @@ import type { Browser, Page } from 'playwright-core';
 import { converseDist } from '../../src/demo/static.ts';
 import { deriveCredentials } from '../../src/stream/sasl/credentials.ts';
 import { conversePage, launchChromium } from '../helpers/browser.ts';
-import { createRoom, enableIq, groupchat, httpNotifications, mentionRef, nextHibernation, registerNick, sleep, waitHttpNotifications } from '../helpers/push.ts';
-import { startTestServer, type TestClient, type TestServer } from '../helpers/server.ts';
+import { groupchat, registerNick } from '../helpers/muc.ts';
+import { createRoom, enableIq, httpNotifications, mentionRef, waitHttpNotifications } from '../helpers/push.ts';
+import { sleep, startTestServer, type TestClient, type TestServer } from '../helpers/server.ts';
+import { nextHibernation } from '../helpers/session.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ARTIFACTS = join(ROOT, 'test-artifacts');

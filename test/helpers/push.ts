@@ -1,15 +1,13 @@
 import { xml } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';
-import type { TestClient, TestServer } from './server.ts';
-import { join, statusCodes } from './muc.ts';
+import { sleep, type TestClient, type TestServer } from './server.ts';
+import { configure, join, statusCodes } from './muc.ts';
+import { DATA, field } from './stanza.ts';
 
 export const PUSH = 'urn:xmpp:push:0';
 export const PUBSUB = 'http://jabber.org/protocol/pubsub';
-export const DATA = 'jabber:x:data';
 export const REFERENCE = 'urn:xmpp:reference:0';
 export const PUBLISH_OPTIONS = 'http://jabber.org/protocol/pubsub#publish-options';
-
-const field = (name: string, value: string) => xml('field', { var: name }, xml('value', {}, value));
 
 /** <enable/> (to the MUC domain, a room, or with no `to` the account), with a secret form when given. */
 export function enableIq(to: string | undefined, jid: string | undefined, node: string | undefined, secret?: string): Element {
@@ -31,27 +29,8 @@ export function disableIq(to: string | undefined, jid: string | undefined, node?
 /** Creates (or joins) a persistent room, unlocked, with extra muc#roomconfig fields. */
 export async function createRoom(c: TestClient, roomNick: string, fields: Record<string, string> = {}): Promise<void> {
   const self = await join(c, roomNick);
-  const room = roomNick.split('/')[0]!;
   if (!statusCodes(self).includes(201)) return;
-  const form = xml('x', { xmlns: DATA, type: 'submit' }, field('FORM_TYPE', 'http://jabber.org/protocol/muc#roomconfig'), field('muc#roomconfig_persistentroom', '1'));
-  for (const [k, v] of Object.entries(fields)) form.append(field(k, v));
-  await c.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: 'http://jabber.org/protocol/muc#owner' }, form)));
-}
-
-/** Registers a nick in a room (XEP-0045 7.10): the user becomes a member with that nick. */
-export async function registerNick(c: TestClient, room: string, nick: string): Promise<void> {
-  const form = xml('x', { xmlns: DATA, type: 'submit' }, field('FORM_TYPE', 'http://jabber.org/protocol/muc#register'), field('muc#register_roomnick', nick));
-  await c.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: 'jabber:iq:register' }, form)));
-}
-
-export async function leave(c: TestClient, roomNick: string): Promise<void> {
-  const gone = c.next((el) => el.is('presence') && el.attrs.from === roomNick && el.attrs.type === 'unavailable');
-  await c.send(xml('presence', { to: roomNick, type: 'unavailable' }));
-  await gone;
-}
-
-export function groupchat(room: string, body: string, extra: Element[] = []): Element {
-  return xml('message', { to: room, type: 'groupchat' }, xml('body', {}, body), ...extra);
+  await configure(c, roomNick.split('/')[0]!, { 'muc#roomconfig_persistentroom': '1', ...fields });
 }
 
 export function mentionRef(uri: string, begin?: number, end?: number): Element {
@@ -129,36 +108,4 @@ export async function waitHttpNotifications(t: TestServer, node: string, n: numb
     if (Date.now() > end) throw new Error(`expected ${n} notifications for ${node}, got ${list.length}`);
     await sleep(25);
   }
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits until the server has stream management with resume on for this client. */
-export async function smReady(t: TestServer, c: TestClient): Promise<void> {
-  for (let i = 0; i < 100 && !t.server.ctx.sessions.get(c.jid)?.sm?.id; i++) await sleep(20);
-  if (!t.server.ctx.sessions.get(c.jid)?.sm?.id) throw new Error('stream management with resume is not on');
-}
-
-/** Kills the client's socket without closing the stream (a closed tab, a phone going to sleep). */
-export function killSocket(c: TestClient): void {
-  type Sock = { destroy?: () => void; socket?: Sock };
-  const sock = (c.xmpp as unknown as { socket: Sock }).socket;
-  (sock.destroy ? sock : sock.socket!).destroy!();
-}
-
-/** Resolves when the server hibernates a session of `bare`. */
-export function nextHibernation(t: TestServer, bare: string): Promise<void> {
-  return new Promise((resolve) => {
-    const off: () => void = t.server.ctx.hooks.on('session:hibernated', ({ session }): void => {
-      if (session.jid.bare === bare) (off(), resolve());
-    });
-  });
-}
-
-export function nextResume(t: TestServer, bare: string): Promise<void> {
-  return new Promise((resolve) => {
-    const off: () => void = t.server.ctx.hooks.on('session:resumed', ({ session }): void => {
-      if (session.jid.bare === bare) (off(), resolve());
-    });
-  });
 }

@@ -110,6 +110,15 @@ export async function startTestServer(overrides?: DeepPartial<Config>): Promise<
   return t;
 }
 
+/** startTestServer with these accounts (password 'secret') already created. */
+export async function startWithUsers(users: string[], overrides?: DeepPartial<Config>): Promise<TestServer> {
+  const t = await startTestServer(overrides);
+  for (const u of users) await t.addUser(u);
+  return t;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 export function wrapClient(xmpp: Client): TestClient {
   const received: Element[] = [];
   const waiters: { match: (el: Element) => boolean; resolve: (el: Element) => void }[] = [];

@@ -1,6 +1,6 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, xml, type TestServer } from '../helpers/server.ts';
+import { startWithUsers, xml, type TestServer } from '../helpers/server.ts';
 import { errorConditionOf, isIq, NS, RawTcp, waitHook } from '../helpers/raw.ts';
 import type { Element } from '../../src/xml/element.ts';
 
@@ -11,9 +11,7 @@ describe('disco and ping answered by the server', () => {
   let t: TestServer;
   let a: RawTcp & { jid: string };
   before(async () => {
-    t = await startTestServer();
-    await t.addUser('alice');
-    await t.addUser('bob');
+    t = await startWithUsers(['alice', 'bob']);
     a = await RawTcp.login(t.server.ports.c2s, 'alice', 'secret', 'desk');
   });
   after(async () => {
@@ -126,8 +124,7 @@ describe('disco and ping answered by the server', () => {
 describe('the server pings idle clients', () => {
   let t: TestServer;
   before(async () => {
-    t = await startTestServer({ ping: { idleSeconds: 1, timeoutSeconds: 1 } });
-    await t.addUser('alice');
+    t = await startWithUsers(['alice'], { ping: { idleSeconds: 1, timeoutSeconds: 1 } });
   });
   after(() => t.stop());
 

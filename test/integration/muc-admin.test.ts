@@ -1,22 +1,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Element } from '@xmpp/xml';
-import { startTestServer, xml, type TestClient, type TestServer } from '../helpers/server.ts';
-import { join, statusCodes, MUC_USER } from '../helpers/muc.ts';
+import { startWithUsers, xml, type TestClient, type TestServer } from '../helpers/server.ts';
+import { createNewRoom, join, statusCodes, MUC, MUC_ADMIN, MUC_OWNER, MUC_USER } from '../helpers/muc.ts';
+import { DATA, field, STANZAS } from '../helpers/stanza.ts';
 
 // XEP-0045 sections 8 (moderator), 9 (admin) and 10 (owner) use cases, with real clients.
 
-const ADMIN = 'http://jabber.org/protocol/muc#admin';
-const OWNER = 'http://jabber.org/protocol/muc#owner';
-const DATA = 'jabber:x:data';
 const REQUEST = 'http://jabber.org/protocol/muc#request';
-const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
 
 let t: TestServer;
 before(async () => {
-  t = await startTestServer();
-  for (const u of USERS) await t.addUser(u);
+  t = await startWithUsers(USERS);
 });
 after(() => t.stop());
 
@@ -32,18 +28,6 @@ async function clients(tc: { after(fn: () => Promise<void>): void }, server: Tes
   return cs;
 }
 
-/** Creates and unlocks a room, submitting the given muc#roomconfig fields. */
-async function createRoom(owner: TestClient, room: string, nick: string, fields: Record<string, string> = {}): Promise<void> {
-  const self = await join(owner, `${room}/${nick}`);
-  assert.ok(statusCodes(self).includes(201), 'the room is new');
-  const form = xml('x', { xmlns: DATA, type: 'submit' });
-  if (Object.keys(fields).length > 0) {
-    form.append(xml('field', { var: 'FORM_TYPE' }, xml('value', {}, 'http://jabber.org/protocol/muc#roomconfig')));
-    for (const [k, v] of Object.entries(fields)) form.append(xml('field', { var: k }, xml('value', {}, v)));
-  }
-  await owner.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: OWNER }, form)));
-}
-
 function item(attrs: Record<string, string>, reason?: string): Element {
   const el = xml('item', attrs);
   if (reason !== undefined) el.append(xml('reason', {}, reason));
@@ -51,12 +35,12 @@ function item(attrs: Record<string, string>, reason?: string): Element {
 }
 
 function adminSet(c: TestClient, room: string, ...items: Element[]): Promise<Element> {
-  return c.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: ADMIN }, ...items)));
+  return c.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: MUC_ADMIN }, ...items)));
 }
 
 async function adminGet(c: TestClient, room: string, attrs: Record<string, string>): Promise<Element[]> {
-  const res = await c.iq(xml('iq', { type: 'get', to: room }, xml('query', { xmlns: ADMIN }, xml('item', attrs))));
-  return res.getChild('query', ADMIN)!.getChildren('item');
+  const res = await c.iq(xml('iq', { type: 'get', to: room }, xml('query', { xmlns: MUC_ADMIN }, xml('item', attrs))));
+  return res.getChild('query', MUC_ADMIN)!.getChildren('item');
 }
 
 /** The error condition the request failed with, or 'ok'. */
@@ -88,9 +72,7 @@ async function say(c: TestClient, room: string, body: string): Promise<Element> 
 }
 
 function requestForm(fields: Record<string, string>, type = 'submit'): Element {
-  const form = xml('x', { xmlns: DATA, type }, xml('field', { var: 'FORM_TYPE' }, xml('value', {}, REQUEST)));
-  for (const [k, v] of Object.entries(fields)) form.append(xml('field', { var: k }, xml('value', {}, v)));
-  return form;
+  return xml('x', { xmlns: DATA, type }, field('FORM_TYPE', REQUEST), ...Object.entries(fields).map(([k, v]) => field(k, v)));
 }
 
 const formValue = (form: Element, name: string) => form.getChildren('field').find((f) => f.attrs.var === name)?.getChildText('value');
@@ -100,7 +82,7 @@ const formValue = (form: Element, name: string) => form.getChildren('field').fin
 test('kick: 307 with actor and reason, 110 to the kicked, success before the broadcast', async (tc) => {
   const [a, b, c] = await clients(tc, t, 'alice', 'bob', 'carol');
   const room = roomJid('kick1');
-  await createRoom(a, room, 'Alice');
+  await createNewRoom(a, room, 'Alice');
   await join(b, `${room}/Bob`);
   await join(c, `${room}/Carol`);
 
@@ -132,7 +114,7 @@ test('kick: 307 with actor and reason, 110 to the kicked, success before the bro
 test('kick: permission and addressing errors', async (tc) => {
   const [a, b, c, d, e] = await clients(tc, t, 'alice', 'bob', 'carol', 'dave', 'erin');
   const room = roomJid('kick2');
-  await createRoom(a, room, 'Alice');
+  await createNewRoom(a, room, 'Alice');
   await join(b, `${room}/Bob`);
   await join(c, `${room}/Carol`);
   await join(d, `${room}/Dave`);
@@ -156,7 +138,7 @@ test('kick: permission and addressing errors', async (tc) => {
   assert.equal(await bad(item({ nick: 'Dave', role: 'king' })), 'bad-request', 'no such role');
   assert.equal(await bad(item({ role: 'none' })), 'bad-request', 'no nick');
   assert.equal(await bad(item({ jid: 'a@b@c', role: 'none' })), 'jid-malformed', 'a malformed JID');
-  assert.equal(await outcome(a.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: ADMIN })))), 'bad-request', 'no item');
+  assert.equal(await outcome(a.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: MUC_ADMIN })))), 'bad-request', 'no item');
 
   // An admin may kick a moderator who is no admin; Dave, a member, is kickable by the owner.
   const bobGone = presenceFrom(b, `${room}/Bob`, unavailable);
@@ -172,7 +154,7 @@ test('kick: permission and addressing errors', async (tc) => {
 test('voice: visitors of a moderated room are refused, granted and revoked voice', async (tc) => {
   const [a, b, c, d] = await clients(tc, t, 'alice', 'bob', 'carol', 'dave');
   const room = roomJid('voice1');
-  await createRoom(a, room, 'Alice', { 'muc#roomconfig_moderatedroom': '1' });
+  await createNewRoom(a, room, 'Alice', { 'muc#roomconfig_moderatedroom': '1' });
   const bobJoin = await join(b, `${room}/Bob`);
   assert.equal(mucItem(bobJoin).attrs.role, 'visitor');
 
@@ -220,7 +202,7 @@ test('voice: visitors of a moderated room are refused, granted and revoked voice
 test('moderator status: granted and revoked by owners and admins; real JIDs follow it', async (tc) => {
   const [a, b, c] = await clients(tc, t, 'alice', 'bob', 'carol');
   const room = roomJid('mod1'); // semi-anonymous: only moderators see real JIDs
-  await createRoom(a, room, 'Alice');
+  await createNewRoom(a, room, 'Alice');
   await join(c, `${room}/Carol`);
   const carolSeen = presenceFrom(b, `${room}/Carol`);
   await join(b, `${room}/Bob`);
@@ -248,7 +230,7 @@ test('moderator status: granted and revoked by owners and admins; real JIDs foll
 test('ban: 301 with actor and reason, ban list, re-entry refused, errors', async (tc) => {
   const [a, b, c, d] = await clients(tc, t, 'alice', 'bob', 'carol', 'dave');
   const room = roomJid('ban1');
-  await createRoom(a, room, 'Alice');
+  await createNewRoom(a, room, 'Alice');
   await join(b, `${room}/Bob`);
   await join(c, `${room}/Carol`);
 
@@ -276,7 +258,7 @@ test('ban: 301 with actor and reason, ban list, re-entry refused, errors', async
   }
 
   const rejoin = b.next((el) => el.is('presence') && el.attrs.type === 'error');
-  await b.send(xml('presence', { to: `${room}/Bob` }, xml('x', { xmlns: 'http://jabber.org/protocol/muc' })));
+  await b.send(xml('presence', { to: `${room}/Bob` }, xml('x', { xmlns: MUC })));
   assert.equal(condition(await rejoin), 'forbidden');
 
   const ban = (who: TestClient, jid: string) => outcome(adminSet(who, room, item({ affiliation: 'outcast', jid })));
@@ -302,7 +284,7 @@ test('ban: 301 with actor and reason, ban list, re-entry refused, errors', async
 test('member, admin and owner: presence to all with 110 to the user, who may do what', async (tc) => {
   const [a, b, c] = await clients(tc, t, 'alice', 'bob', 'carol');
   const room = roomJid('aff1');
-  await createRoom(a, room, 'Alice');
+  await createNewRoom(a, room, 'Alice');
   await join(b, `${room}/Bob`);
   await join(c, `${room}/Carol`);
 
@@ -342,7 +324,7 @@ test('member, admin and owner: presence to all with 110 to the user, who may do 
 test('lists: who may read the owner, admin, member and ban lists', async (tc) => {
   const [a, b, c, d] = await clients(tc, t, 'alice', 'bob', 'carol', 'dave');
   const room = roomJid('lists1');
-  await createRoom(a, room, 'Alice');
+  await createNewRoom(a, room, 'Alice');
   await join(b, `${room}/Bob`);
   await join(c, `${room}/Carol`);
   await adminSet(
@@ -374,7 +356,7 @@ test('lists: who may read the owner, admin, member and ban lists', async (tc) =>
 
   // Non-anonymous room: admins may read the owner and admin lists, members the member list.
   await a.iq(
-    xml('iq', { type: 'set', to: room }, xml('query', { xmlns: OWNER }, xml('x', { xmlns: DATA, type: 'submit' }, xml('field', { var: 'muc#roomconfig_whois' }, xml('value', {}, 'anyone'))))),
+    xml('iq', { type: 'set', to: room }, xml('query', { xmlns: MUC_OWNER }, xml('x', { xmlns: DATA, type: 'submit' }, xml('field', { var: 'muc#roomconfig_whois' }, xml('value', {}, 'anyone'))))),
   );
   assert.equal(await get(b, { affiliation: 'owner' }), 'ok');
   assert.equal(await get(c, { affiliation: 'member' }), 'ok');
@@ -385,7 +367,7 @@ test('lists: who may read the owner, admin, member and ban lists', async (tc) =>
 test('lists: moderators read the voice and visitor lists, admins the moderator list', async (tc) => {
   const [a, b, c] = await clients(tc, t, 'alice', 'bob', 'carol');
   const room = roomJid('lists2');
-  await createRoom(a, room, 'Alice');
+  await createNewRoom(a, room, 'Alice');
   await join(b, `${room}/Bob`);
   await join(c, `${room}/Carol`);
 
@@ -414,7 +396,7 @@ test('lists: moderators read the voice and visitor lists, admins the moderator l
 test('members-only: revoking membership removes the occupant with 321 only', async (tc) => {
   const [a, b, c] = await clients(tc, t, 'alice', 'bob', 'carol');
   const room = roomJid('mo1');
-  await createRoom(a, room, 'Alice', { 'muc#roomconfig_membersonly': '1' });
+  await createNewRoom(a, room, 'Alice', { 'muc#roomconfig_membersonly': '1' });
   await adminSet(a, room, item({ affiliation: 'member', jid: bare('bob') }), item({ affiliation: 'member', jid: bare('carol') }));
   await join(b, `${room}/Bob`);
   await join(c, `${room}/Carol`);
@@ -433,7 +415,7 @@ test('members-only: revoking membership removes the occupant with 321 only', asy
   assert.deepEqual(fromBob.map((el) => el.attrs.type), ['unavailable']);
 
   const refused = b.next((el) => el.is('presence') && el.attrs.type === 'error');
-  await b.send(xml('presence', { to: `${room}/Bob` }, xml('x', { xmlns: 'http://jabber.org/protocol/muc' })));
+  await b.send(xml('presence', { to: `${room}/Bob` }, xml('x', { xmlns: MUC })));
   assert.equal(condition(await refused), 'registration-required');
 });
 
@@ -442,7 +424,7 @@ test('members-only: revoking membership removes the occupant with 321 only', asy
 test('owners: the last owner cannot step down; with another owner it can', async (tc) => {
   const [a] = await clients(tc, t, 'alice');
   const room = roomJid('own1');
-  await createRoom(a, room, 'Alice');
+  await createNewRoom(a, room, 'Alice');
   const set = (affiliation: string, user: string) => outcome(adminSet(a, room, item({ affiliation, jid: bare(user) })));
   assert.equal(await set('admin', 'alice'), 'conflict');
   assert.equal(await set('none', 'alice'), 'conflict');
@@ -466,7 +448,7 @@ test('owners: the last owner cannot step down; with another owner it can', async
 test('bulk changes: several items in one IQ, all or nothing', async (tc) => {
   const [a, b, c] = await clients(tc, t, 'alice', 'bob', 'carol');
   const room = roomJid('bulk1');
-  await createRoom(a, room, 'Alice');
+  await createNewRoom(a, room, 'Alice');
   await join(b, `${room}/Bob`);
   await join(c, `${room}/Carol`);
   const members = async () => (await adminGet(a, room, { affiliation: 'member' })).map((i) => i.attrs.jid).sort();
@@ -501,7 +483,7 @@ test('bulk changes: several items in one IQ, all or nothing', async (tc) => {
 test('voice requests: forwarded to moderators, approved by a moderator', async (tc) => {
   const [a, b, c, d, f] = await clients(tc, t, 'alice', 'bob', 'carol', 'dave', 'frank');
   const room = roomJid('vr1');
-  await createRoom(a, room, 'Alice', { 'muc#roomconfig_moderatedroom': '1' });
+  await createNewRoom(a, room, 'Alice', { 'muc#roomconfig_moderatedroom': '1' });
   await adminSet(a, room, item({ affiliation: 'admin', jid: bare('carol') }));
   await join(c, `${room}/Carol`);
   await join(b, `${room}/Bob`);
@@ -551,12 +533,11 @@ test('voice requests: forwarded to moderators, approved by a moderator', async (
 // ---------------------------------------------------------------------------- persistence
 
 test('affiliations of absent users are stored and survive a restart', async (tc) => {
-  const t2 = await startTestServer();
+  const t2 = await startWithUsers(USERS);
   tc.after(() => t2.stop());
-  for (const u of USERS) await t2.addUser(u);
   const room = roomJid('persist1');
   let [a] = await clients(tc, t2, 'alice');
-  await createRoom(a!, room, 'Alice', { 'muc#roomconfig_persistentroom': '1' });
+  await createNewRoom(a!, room, 'Alice', { 'muc#roomconfig_persistentroom': '1' });
   await adminSet(
     a!,
     room,
@@ -578,7 +559,7 @@ test('affiliations of absent users are stored and survive a restart', async (tc)
 
   const [e, b] = await clients(tc, t2, 'erin', 'bob');
   const refused = e.next((el) => el.is('presence') && el.attrs.type === 'error');
-  await e.send(xml('presence', { to: `${room}/Erin` }, xml('x', { xmlns: 'http://jabber.org/protocol/muc' })));
+  await e.send(xml('presence', { to: `${room}/Erin` }, xml('x', { xmlns: MUC })));
   assert.equal(condition(await refused), 'forbidden');
   const bobSelf = await join(b, `${room}/Bob`);
   assert.equal(mucItem(bobSelf).attrs.affiliation, 'admin');

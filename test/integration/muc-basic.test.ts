@@ -1,13 +1,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, xml, type TestServer } from '../helpers/server.ts';
+import { startWithUsers, xml, type TestServer } from '../helpers/server.ts';
 import { joinInstant, join, statusCodes } from '../helpers/muc.ts';
 
 let t: TestServer;
 before(async () => {
-  t = await startTestServer();
-  await t.addUser('alice');
-  await t.addUser('bob');
+  t = await startWithUsers(['alice', 'bob']);
 });
 after(() => t.stop());
 

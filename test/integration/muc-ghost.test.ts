@@ -1,21 +1,19 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Element } from '@xmpp/xml';
-import { startTestServer, xml, type TestClient, type TestServer } from '../helpers/server.ts';
+import { sleep, startWithUsers, xml, type TestClient, type TestServer } from '../helpers/server.ts';
 import { join, joinInstant, MUC_USER, statusCodes } from '../helpers/muc.ts';
+import { killSocket, nextHibernation, smReady } from '../helpers/session.ts';
+import { condition, discoInfo, featuresOf, SID, STANZAS } from '../helpers/stanza.ts';
 import type { RoomEvents } from '../../src/muc/events.ts';
 
-const SID = 'urn:xmpp:sid:0';
-const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 const PING = 'urn:xmpp:ping';
-const DISCO_INFO = 'http://jabber.org/protocol/disco#info';
 
 type Ghost = RoomEvents['room:occupant-ghost'];
 
 let t: TestServer;
 before(async () => {
-  t = await startTestServer({ streamManagement: { resumeTimeoutSeconds: 1 } });
-  for (const u of ['alice', 'bob', 'carol', 'dave']) await t.addUser(u);
+  t = await startWithUsers(['alice', 'bob', 'carol', 'dave'], { streamManagement: { resumeTimeoutSeconds: 1 } });
 });
 after(() => t.stop());
 
@@ -33,41 +31,22 @@ function nextGhost(room: string): Promise<Ghost> {
 
 const unavailable333 = (from: string) => (el: Element) => el.is('presence') && el.attrs.from === from && el.attrs.type === 'unavailable' && statusCodes(el).includes(333);
 
-async function condition(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return (err as { condition: string }).condition;
-  }
-  assert.fail('expected an error');
-}
-
 test('a hibernated session that times out with an undelivered groupchat message is removed as a ghost (333)', async () => {
   const room = 'ghost1@conference.localhost';
   const alice = await t.login('alice');
   const bob = await t.login('bob');
   // @xmpp/client enables stream management with resume when the server offers it, right after
   // binding (possibly after start() resolved): wait for the server to see it.
-  for (let i = 0; i < 50 && !t.server.ctx.sessions.get(bob.jid)?.sm?.id; i++) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(t.server.ctx.sessions.get(bob.jid)?.sm?.id, 'stream management with resume is on for bob');
+  await smReady(t, bob);
   await joinInstant(alice, `${room}/Alice`);
   await join(bob, `${room}/Bob`);
   const ghost = nextGhost(room);
   const gone = alice.next(unavailable333(`${room}/Bob`), 10_000);
 
   // Bob's socket dies without a closing </stream>; the client must not reconnect.
-  const hibernated = new Promise<void>((resolve) => {
-    const off: () => void = t.server.ctx.hooks.on('session:hibernated', ({ session }) => {
-      if (session.jid.bare !== 'bob@localhost') return;
-      off();
-      resolve();
-    });
-  });
+  const hibernated = nextHibernation(t, 'bob@localhost');
   bob.xmpp.reconnect.stop();
-  // After STARTTLS the client's socket is a wrapper around the TLS socket.
-  type Sock = { destroy?: () => void; socket?: Sock };
-  const sock = (bob.xmpp as unknown as { socket: Sock }).socket;
-  (sock.destroy ? sock : sock.socket!).destroy!();
+  killSocket(bob);
   await hibernated;
   assert.ok(t.server.muc!.rooms.get(room)!.occupants.has('Bob'), 'a hibernated occupant stays in the room');
 
@@ -87,7 +66,7 @@ test('a hibernated session that times out with an undelivered groupchat message 
   assert.ok(!t.server.muc!.rooms.get(room)!.occupants.has('Bob'));
   // Exactly one unavailable presence for Bob reached Alice (the session's own unavailable,
   // sent when it closed, found the occupant already gone).
-  await new Promise((r) => setTimeout(r, 200));
+  await sleep(200);
   const unavailables = alice.received.filter((el) => el.is('presence') && el.attrs.from === `${room}/Bob` && el.attrs.type === 'unavailable');
   assert.equal(unavailables.length, 1);
   await alice.stop();
@@ -108,7 +87,7 @@ test('an occupant bouncing a groupchat message with a kickable error is removed 
   await carol.send(
     xml('message', { to: `${room}/Alice`, type: 'error' }, xml('body', {}, 'hello carol'), xml('error', { type: 'modify' }, xml('not-acceptable', { xmlns: STANZAS }))),
   );
-  await new Promise((r) => setTimeout(r, 200));
+  await sleep(200);
   assert.ok(t.server.muc!.rooms.get(room)!.occupants.has('Carol'));
 
   const ghost = nextGhost(room);
@@ -170,7 +149,7 @@ test('a presence error removes the session; another resource under the same nick
   const off = t.server.muc!.hooks.on('room:occupant-ghost', () => void ghosts++);
 
   await d1.send(xml('presence', { to: `${room}/Alice`, type: 'error' }, xml('error', { type: 'cancel' }, xml('remote-server-not-found', { xmlns: STANZAS }))));
-  await new Promise((r) => setTimeout(r, 200));
+  await sleep(200);
   const r = t.server.muc!.rooms.get(room)!;
   const dave = r.occupants.get('Dave')!;
   assert.deepEqual([...dave.sessions.keys()], [d2.jid]);
@@ -195,8 +174,7 @@ test('self-ping (XEP-0410): result while joined, not-acceptable when not, item-n
   await join(bob, `${room}/Bob`);
   const ping = (c: TestClient, to: string) => c.iq(xml('iq', { type: 'get', to }, xml('ping', { xmlns: PING })));
 
-  const info = await alice.iq(xml('iq', { type: 'get', to: room }, xml('query', { xmlns: DISCO_INFO })));
-  assert.ok(info.getChild('query', DISCO_INFO)!.getChildren('feature').some((f) => f.attrs.var === 'http://jabber.org/protocol/muc#self-ping-optimization'));
+  assert.ok(featuresOf(await discoInfo(alice, room)).includes('http://jabber.org/protocol/muc#self-ping-optimization'));
 
   const res = await ping(bob, `${room}/Bob`);
   assert.equal(res.attrs.type, 'result');
@@ -212,7 +190,7 @@ test('self-ping (XEP-0410): result while joined, not-acceptable when not, item-n
   assert.equal((await ping(carol, room)).attrs.type, 'result');
   // After leaving, the ping says "not joined".
   await bob.send(xml('presence', { to: `${room}/Bob`, type: 'unavailable' }));
-  await new Promise((r) => setTimeout(r, 100));
+  await sleep(100);
   assert.equal(await condition(ping(bob, `${room}/Bob`)), 'not-acceptable');
   await Promise.all([alice.stop(), bob.stop(), bob2.stop(), carol.stop()]);
 });

@@ -1,24 +1,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Element } from '@xmpp/xml';
-import { startTestServer, xml, type TestClient, type TestServer } from '../helpers/server.ts';
-import { join, joinInstant, MUC, MUC_USER, statusCodes } from '../helpers/muc.ts';
-
-const SERVICE = 'conference.localhost';
-const OWNER = 'http://jabber.org/protocol/muc#owner';
+import { startWithUsers, sleep, xml, type TestClient, type TestServer } from '../helpers/server.ts';
+import { createNewRoom, configure, join, joinInstant, MUC, MUC_DOMAIN, MUC_OWNER, MUC_USER, statusCodes } from '../helpers/muc.ts';
+import { DATA, discoInfo, errorOf, featuresOf, messageError } from '../helpers/stanza.ts';
 
 let t: TestServer;
 before(async () => {
-  t = await startTestServer();
-  for (const u of ['alice', 'bob', 'carol', 'dave']) await t.addUser(u);
+  t = await startWithUsers(['alice', 'bob', 'carol', 'dave']);
 });
 after(() => t.stop());
-
-function errorOf(el: Element): { type?: string; condition?: string } {
-  const err = el.getChild('error');
-  const cond = err?.children.find((c): c is Element => typeof c !== 'string' && c.attrs.xmlns === 'urn:ietf:params:xml:ns:xmpp-stanzas' && c.name !== 'text');
-  return { type: err?.attrs.type as string | undefined, condition: cond?.name };
-}
 
 /** Sends a join presence that must fail; resolves with the error's type and condition. */
 async function joinError(c: TestClient, roomNick: string, extra: Element[] = []): Promise<{ type?: string; condition?: string; el: Element }> {
@@ -26,37 +17,6 @@ async function joinError(c: TestClient, roomNick: string, extra: Element[] = [])
   await c.send(xml('presence', { to: roomNick }, xml('x', { xmlns: MUC }, ...extra)));
   const el = await p;
   return { ...errorOf(el), el };
-}
-
-/** Sends a message that must fail; resolves with the error. */
-async function messageError(c: TestClient, msg: Element): Promise<{ type?: string; condition?: string }> {
-  const id = `e${Math.random().toString(36).slice(2)}`;
-  msg.attrs.id = id;
-  const p = c.next((el) => el.is('message') && el.attrs.type === 'error' && el.attrs.id === id);
-  await c.send(msg);
-  return errorOf(await p);
-}
-
-function field(name: string, ...values: string[]): Element {
-  return xml('field', { var: name }, ...values.map((v) => xml('value', {}, v)));
-}
-
-/** Submits the room configuration form with the given fields. */
-async function configure(c: TestClient, room: string, fields: Record<string, string | string[]>): Promise<Element> {
-  const form = xml(
-    'x',
-    { xmlns: 'jabber:x:data', type: 'submit' },
-    field('FORM_TYPE', 'http://jabber.org/protocol/muc#roomconfig'),
-    ...Object.entries(fields).map(([k, v]) => field(k, ...(Array.isArray(v) ? v : [v]))),
-  );
-  return c.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: OWNER }, form)));
-}
-
-/** Creates a room owned by `owner` (joined as `nick`) with the given configuration. */
-async function createRoom(owner: TestClient, room: string, nick: string, fields: Record<string, string | string[]>): Promise<void> {
-  const self = await join(owner, `${room}/${nick}`);
-  assert.ok(statusCodes(self).includes(201), 'the room is new');
-  await configure(owner, room, fields);
 }
 
 function setAffiliation(room: string, bare: string, aff: 'owner' | 'admin' | 'member' | 'outcast'): void {
@@ -68,8 +28,8 @@ function setAffiliation(room: string, bare: string, aff: 'owner' | 'admin' | 'me
 test('members-only: non-members get registration-required (auth), members enter', async () => {
   const a = await t.login('alice');
   const b = await t.login('bob');
-  const room = `members1@${SERVICE}`;
-  await createRoom(a, room, 'Alice', { 'muc#roomconfig_membersonly': '1' });
+  const room = `members1@${MUC_DOMAIN}`;
+  await createNewRoom(a, room, 'Alice', { 'muc#roomconfig_membersonly': '1' });
   const e = await joinError(b, `${room}/Bob`);
   assert.equal(e.condition, 'registration-required');
   assert.equal(e.type, 'auth');
@@ -85,7 +45,7 @@ test('members-only: when a room becomes members-only, present non-members are re
   const a = await t.login('alice');
   const b = await t.login('bob');
   const c = await t.login('carol');
-  const room = `members2@${SERVICE}`;
+  const room = `members2@${MUC_DOMAIN}`;
   await joinInstant(a, `${room}/Alice`);
   setAffiliation(room, 'bob@localhost', 'member');
   await join(b, `${room}/Bob`);
@@ -107,8 +67,8 @@ test('members-only: when a room becomes members-only, present non-members are re
 test('password: missing or wrong password is not-authorized (auth), the right one enters', async () => {
   const a = await t.login('alice');
   const b = await t.login('bob');
-  const room = `secret1@${SERVICE}`;
-  await createRoom(a, room, 'Alice', { 'muc#roomconfig_passwordprotectedroom': '1', 'muc#roomconfig_roomsecret': 'sesame' });
+  const room = `secret1@${MUC_DOMAIN}`;
+  await createNewRoom(a, room, 'Alice', { 'muc#roomconfig_passwordprotectedroom': '1', 'muc#roomconfig_roomsecret': 'sesame' });
   const missing = await joinError(b, `${room}/Bob`);
   assert.deepEqual([missing.condition, missing.type], ['not-authorized', 'auth']);
   const wrong = await joinError(b, `${room}/Bob`, [xml('password', {}, 'open up')]);
@@ -126,10 +86,9 @@ test('password: missing or wrong password is not-authorized (auth), the right on
   const c = await t.login('carol');
   await join(c, `${room}/Carol`);
   // A client may send only the secret: the room becomes protected.
-  const room2 = `secret2@${SERVICE}`;
-  await createRoom(a, room2, 'Alice', { 'muc#roomconfig_roomsecret': 'only-secret' });
-  const info = await b.iq(xml('iq', { type: 'get', to: room2 }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' })));
-  assert.ok(info.getChild('query')!.getChildren('feature').some((f) => f.attrs.var === 'muc_passwordprotected'));
+  const room2 = `secret2@${MUC_DOMAIN}`;
+  await createNewRoom(a, room2, 'Alice', { 'muc#roomconfig_roomsecret': 'only-secret' });
+  assert.ok(featuresOf(await discoInfo(b, room2)).includes('muc_passwordprotected'));
   assert.equal((await joinError(b, `${room2}/Bob`)).condition, 'not-authorized');
   await join(b, `${room2}/Bob`, [xml('password', {}, 'only-secret')]);
   for (const x of [a, a2, b, c]) await x.stop();
@@ -140,8 +99,8 @@ test('max users: a full room is service-unavailable (wait); owners, admins and e
   const b = await t.login('bob');
   const c = await t.login('carol');
   const d = await t.login('dave');
-  const room = `full1@${SERVICE}`;
-  await createRoom(a, room, 'Alice', { 'muc#roomconfig_maxusers': '2' });
+  const room = `full1@${MUC_DOMAIN}`;
+  await createNewRoom(a, room, 'Alice', { 'muc#roomconfig_maxusers': '2' });
   await join(b, `${room}/Bob`);
   const e = await joinError(c, `${room}/Carol`);
   assert.deepEqual([e.condition, e.type], ['service-unavailable', 'wait']);
@@ -163,7 +122,7 @@ test('nick conflict is conflict (cancel); a ban is forbidden (auth)', async () =
   const a = await t.login('alice');
   const b = await t.login('bob');
   const c = await t.login('carol');
-  const room = `conflict1@${SERVICE}`;
+  const room = `conflict1@${MUC_DOMAIN}`;
   await joinInstant(a, `${room}/Alice`);
   const e = await joinError(b, `${room}/Alice`);
   assert.deepEqual([e.condition, e.type], ['conflict', 'cancel']);
@@ -178,22 +137,22 @@ test('nick conflict is conflict (cancel); a ban is forbidden (auth)', async () =
 test('a locked new room is item-not-found to others until the owner submits the form (instant room)', async () => {
   const a = await t.login('alice');
   const b = await t.login('bob');
-  const room = `locked1@${SERVICE}`;
+  const room = `locked1@${MUC_DOMAIN}`;
   const self = await join(a, `${room}/Alice`);
   assert.ok(statusCodes(self).includes(201));
   const e = await joinError(b, `${room}/Bob`);
   assert.deepEqual([e.condition, e.type], ['item-not-found', 'cancel']);
-  await assert.rejects(b.iq(xml('iq', { type: 'get', to: room }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' }))), (err: { condition?: string }) => err.condition === 'item-not-found');
+  await assert.rejects(discoInfo(b, room), (err: { condition?: string }) => err.condition === 'item-not-found');
   // Locked rooms are not listed.
-  const items = await b.iq(xml('iq', { type: 'get', to: SERVICE }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#items' })));
+  const items = await b.iq(xml('iq', { type: 'get', to: MUC_DOMAIN }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#items' })));
   assert.ok(!items.getChild('query')!.getChildren('item').some((i) => i.attrs.jid === room));
   // Instant room: an empty submit unlocks it with the defaults.
-  await a.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: OWNER }, xml('x', { xmlns: 'jabber:x:data', type: 'submit' }))));
+  await a.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: MUC_OWNER }, xml('x', { xmlns: DATA, type: 'submit' }))));
   const bobSelf = await join(b, `${room}/Bob`);
   assert.ok(statusCodes(bobSelf).includes(110));
   assert.ok(!statusCodes(bobSelf).includes(201));
   // No 104 broadcast for the instant room's empty form.
-  await new Promise((r) => setTimeout(r, 100));
+  await sleep(100);
   assert.ok(!a.received.some((el) => el.is('message') && statusCodes(el).includes(104)));
   for (const x of [a, b]) await x.stop();
 });
@@ -208,7 +167,7 @@ test('invites: forbidden to participants unless allowed; moderators invite; the 
   const a = await t.login('alice');
   const b = await t.login('bob');
   const d = await t.login('dave');
-  const room = `invite1@${SERVICE}`;
+  const room = `invite1@${MUC_DOMAIN}`;
   await joinInstant(a, `${room}/Alice`);
   await join(b, `${room}/Bob`);
   const e = await messageError(b, inviteMsg(room, d.jid, 'come'));
@@ -240,7 +199,7 @@ test('invites: forbidden to participants unless allowed; moderators invite; the 
 test('invites: decline is relayed to the inviter from the room', async () => {
   const a = await t.login('alice');
   const d = await t.login('dave');
-  const room = `invite2@${SERVICE}`;
+  const room = `invite2@${MUC_DOMAIN}`;
   await joinInstant(a, `${room}/Alice`);
   const got = a.next((el) => el.is('message') && el.attrs.from === room && !!el.getChild('x', MUC_USER)?.getChild('decline'));
   await d.send(xml('message', { to: room }, xml('x', { xmlns: MUC_USER }, xml('decline', { to: a.jid }, xml('reason', {}, 'too busy')))));
@@ -256,8 +215,8 @@ test('invites: members-only rooms let admins invite, make the invitee a member, 
   const b = await t.login('bob');
   const c = await t.login('carol');
   const d = await t.login('dave');
-  const room = `invite3@${SERVICE}`;
-  await createRoom(a, room, 'Alice', { 'muc#roomconfig_membersonly': '1', 'muc#roomconfig_passwordprotectedroom': '1', 'muc#roomconfig_roomsecret': 'pw' });
+  const room = `invite3@${MUC_DOMAIN}`;
+  await createNewRoom(a, room, 'Alice', { 'muc#roomconfig_membersonly': '1', 'muc#roomconfig_passwordprotectedroom': '1', 'muc#roomconfig_roomsecret': 'pw' });
   setAffiliation(room, 'bob@localhost', 'member');
   await join(b, `${room}/Bob`, [xml('password', {}, 'pw')]);
   // A member may not invite unless the room allows invitations.

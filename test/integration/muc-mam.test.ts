@@ -1,14 +1,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Element } from '@xmpp/xml';
-import { startTestServer, xml, type TestClient, type TestServer } from '../helpers/server.ts';
-import { join, joinInstant, statusCodes } from '../helpers/muc.ts';
+import { startWithUsers, sleep, xml, type TestClient, type TestServer } from '../helpers/server.ts';
+import { configure, join, joinInstant, leave, MAM, MUC_ADMIN, MUC_USER, say, statusCodes } from '../helpers/muc.ts';
+import { DATA, discoInfo, errorCondition, featuresOf, field, rawIq, SID } from '../helpers/stanza.ts';
 
-const MAM = 'urn:xmpp:mam:2';
 const RSM = 'http://jabber.org/protocol/rsm';
 const FORWARD = 'urn:xmpp:forward:0';
-const DISCO_INFO = 'http://jabber.org/protocol/disco#info';
-const OWNER = 'http://jabber.org/protocol/muc#owner';
 const ROOM = 'mam1@conference.localhost';
 
 let t: TestServer;
@@ -19,31 +17,7 @@ const ids: string[] = [];
 /** Their archive times (delay stamps), ms. */
 const times: number[] = [];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function field(name: string, ...values: string[]): Element {
-  return xml('field', { var: name }, ...values.map((v) => xml('value', {}, v)));
-}
-
-function errorCondition(el: Element): string | undefined {
-  const err = el.getChild('error');
-  return err?.children.find((c): c is Element => typeof c !== 'string' && c.attrs.xmlns === 'urn:ietf:params:xml:ns:xmpp-stanzas' && c.name !== 'text')?.name;
-}
-
 let seq = 0;
-/** Sends an IQ and resolves with the reply, result or error. */
-async function rawIq(c: TestClient, iq: Element): Promise<Element> {
-  const id = `iq${++seq}`;
-  iq.attrs.id = id;
-  const reply = c.next((el) => el.is('iq') && el.attrs.id === id && (el.attrs.type === 'result' || el.attrs.type === 'error'));
-  await c.send(iq);
-  return reply;
-}
-
-async function configure(c: TestClient, room: string, fields: Record<string, string>): Promise<void> {
-  const form = xml('x', { xmlns: 'jabber:x:data', type: 'submit' }, field('FORM_TYPE', 'http://jabber.org/protocol/muc#roomconfig'), ...Object.entries(fields).map(([k, v]) => field(k, v)));
-  await c.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: OWNER }, form)));
-}
 
 interface QueryOptions {
   fields?: Record<string, string | string[]>;
@@ -67,7 +41,7 @@ async function mam(c: TestClient, room: string, opts: QueryOptions = {}): Promis
   const queryid = `q${++seq}`;
   const query = xml('query', { xmlns: MAM, queryid });
   if (opts.fields) {
-    const x = xml('x', { xmlns: 'jabber:x:data', type: 'submit' }, field('FORM_TYPE', MAM));
+    const x = xml('x', { xmlns: DATA, type: 'submit' }, field('FORM_TYPE', MAM));
     for (const [k, v] of Object.entries(opts.fields)) x.cnode(field(k, ...(Array.isArray(v) ? v : [v])));
     query.cnode(x);
   }
@@ -97,21 +71,8 @@ async function mam(c: TestClient, room: string, opts: QueryOptions = {}): Promis
   };
 }
 
-/** Sends a groupchat message and resolves with the stanza-id of its echo. */
-async function say(c: TestClient, room: string, body: string): Promise<string> {
-  const echo = c.next((el) => el.is('message') && el.attrs.type === 'groupchat' && el.getChildText('body') === body);
-  await c.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, body)));
-  return (await echo).getChild('stanza-id', 'urn:xmpp:sid:0')!.attrs.id as string;
-}
-
-async function features(c: TestClient, room: string): Promise<string[]> {
-  const r = await c.iq(xml('iq', { type: 'get', to: room }, xml('query', { xmlns: DISCO_INFO })));
-  return r.getChild('query', DISCO_INFO)!.getChildren('feature').map((f) => f.attrs.var as string);
-}
-
 before(async () => {
-  t = await startTestServer();
-  for (const u of ['alice', 'bob', 'carol', 'dave']) await t.addUser(u);
+  t = await startWithUsers(['alice', 'bob', 'carol', 'dave']);
   alice = await t.login('alice');
   bob = await t.login('bob', { transport: 'ws' });
   const self = await joinInstant(alice, `${ROOM}/Alice`);
@@ -127,7 +88,7 @@ before(async () => {
 after(() => t.stop());
 
 test('room disco#info lists urn:xmpp:mam:2 when archiving', async () => {
-  const f = await features(alice, ROOM);
+  const f = featuresOf(await discoInfo(alice, ROOM));
   assert.ok(f.includes(MAM));
   assert.ok(f.includes(`${MAM}#extended`));
 });
@@ -152,13 +113,13 @@ test('query returns every message, from the room bare JID, ids equal to the live
     assert.equal(m.attrs.type, 'groupchat');
     assert.equal(m.attrs.from, `${ROOM}/${i === 2 || i === 4 ? 'Bob' : 'Alice'}`);
     assert.equal(m.attrs.to, undefined, 'a MUC archive result carries no to (XEP-0313 6.1.2)');
-    assert.equal(m.getChild('stanza-id', 'urn:xmpp:sid:0')?.attrs.id, ids[i]);
+    assert.equal(m.getChild('stanza-id', SID)?.attrs.id, ids[i]);
     // Semi-anonymous room and Bob is no moderator: no real JID.
-    assert.equal(m.getChild('x', 'http://jabber.org/protocol/muc#user'), undefined);
+    assert.equal(m.getChild('x', MUC_USER), undefined);
   }
   // A moderator (the owner) sees the real JIDs.
   const own = await mam(alice, ROOM, { rsm: { max: 1 } });
-  const item = own.results[0]!.getChild('result', MAM)!.getChild('forwarded', FORWARD)!.getChild('message')!.getChild('x', 'http://jabber.org/protocol/muc#user')?.getChild('item');
+  const item = own.results[0]!.getChild('result', MAM)!.getChild('forwarded', FORWARD)!.getChild('message')!.getChild('x', MUC_USER)?.getChild('item');
   assert.equal(item?.attrs.jid, 'alice@localhost');
 });
 
@@ -280,7 +241,7 @@ test('max is capped at 100 and defaults to 50', async () => {
 
 test('query form fields and archive metadata', async () => {
   const r = await bob.iq(xml('iq', { type: 'get', to: ROOM }, xml('query', { xmlns: MAM })));
-  const vars = r.getChild('query', MAM)!.getChild('x', 'jabber:x:data')!.getChildren('field').map((f) => f.attrs.var);
+  const vars = r.getChild('query', MAM)!.getChild('x', DATA)!.getChildren('field').map((f) => f.attrs.var);
   for (const v of ['FORM_TYPE', 'with', 'start', 'end', 'before-id', 'after-id', 'ids']) assert.ok(vars.includes(v), v);
   const md = await bob.iq(xml('iq', { type: 'get', to: ROOM }, xml('metadata', { xmlns: MAM })));
   const meta = md.getChild('metadata', MAM)!;
@@ -302,7 +263,7 @@ test('who may query: a non-occupant of an open room yes, of a members-only room 
   const denied = await mam(dave, room);
   assert.equal(errorCondition(denied.reply), 'forbidden');
   await c.iq(
-    xml('iq', { type: 'set', to: room }, xml('query', { xmlns: 'http://jabber.org/protocol/muc#admin' }, xml('item', { jid: 'dave@localhost', affiliation: 'member' }))),
+    xml('iq', { type: 'set', to: room }, xml('query', { xmlns: MUC_ADMIN }, xml('item', { jid: 'dave@localhost', affiliation: 'member' }))),
   ).catch(() => {
     // muc#admin may not be installed yet: set the affiliation directly.
     t.server.muc!.rooms.get(room)!.record.affiliations['dave@localhost'] = 'member';
@@ -318,7 +279,7 @@ test('archive.get(roomJid, id) returns the broadcast message', async () => {
   assert.ok(el);
   assert.equal(el.attrs.from, `${ROOM}/Bob`);
   assert.equal(el.getChildText('body'), 'm3');
-  assert.equal(el.getChild('stanza-id', 'urn:xmpp:sid:0')?.attrs.id, ids[2]);
+  assert.equal(el.getChild('stanza-id', SID)?.attrs.id, ids[2]);
   assert.equal(await t.server.muc!.archive!.get(ROOM, '01ARZ3NDEKTSV4RRFFQ69G5FAV'), null);
   assert.equal(await t.server.muc!.archive!.get('other@conference.localhost', ids[2]!), null);
 });
@@ -327,13 +288,13 @@ test('a sender-supplied muc#user payload is not archived', async () => {
   const body = 'spoof';
   const echo = alice.next((el) => el.is('message') && el.getChildText('body') === body);
   await alice.send(
-    xml('message', { to: ROOM, type: 'groupchat' }, xml('body', {}, body), xml('x', { xmlns: 'http://jabber.org/protocol/muc#user' }, xml('item', { jid: 'admin@localhost' }))),
+    xml('message', { to: ROOM, type: 'groupchat' }, xml('body', {}, body), xml('x', { xmlns: MUC_USER }, xml('item', { jid: 'admin@localhost' }))),
   );
-  const id = (await echo).getChild('stanza-id', 'urn:xmpp:sid:0')!.attrs.id as string;
+  const id = (await echo).getChild('stanza-id', SID)!.attrs.id as string;
   const r = await mam(bob, ROOM, { fields: { ids: [id] } });
   assert.deepEqual(r.bodies, [body]);
   const fwd = r.results[0]!.getChild('result', MAM)!.getChild('forwarded', FORWARD)!.getChild('message')!;
-  assert.equal(fwd.getChild('x', 'http://jabber.org/protocol/muc#user'), undefined);
+  assert.equal(fwd.getChild('x', MUC_USER), undefined);
 });
 
 test('subject changes and body-less messages are not archived', async () => {
@@ -355,7 +316,7 @@ test('archiving off: no feature, nothing archived, queries refused', async () =>
   const c = await t.login('carol');
   await joinInstant(c, `${room}/Carol`);
   await configure(c, room, { 'muc#roomconfig_enablearchiving': '0' });
-  assert.ok(!(await features(c, room)).includes(MAM));
+  assert.ok(!featuresOf(await discoInfo(c, room)).includes(MAM));
   await say(c, room, 'not kept');
   const archive = t.server.muc!.archive!;
   assert.deepEqual((await archive.query(room, { limit: 10 })).items, []);
@@ -364,7 +325,7 @@ test('archiving off: no feature, nothing archived, queries refused', async () =>
   assert.equal(r.results.length, 0);
   // Turned back on, only later messages are kept.
   await configure(c, room, { 'muc#roomconfig_enablearchiving': '1' });
-  assert.ok((await features(c, room)).includes(MAM));
+  assert.ok(featuresOf(await discoInfo(c, room)).includes(MAM));
   await say(c, room, 'kept');
   assert.deepEqual((await mam(c, room)).bodies, ['kept']);
   await c.stop();
@@ -377,9 +338,7 @@ test("a temporary room's archive is deleted when the room goes away", async () =
   await say(c, room, 'ephemeral');
   const archive = t.server.muc!.archive!;
   assert.equal((await archive.query(room, { limit: 10 })).items.length, 1);
-  const gone = c.next((el) => el.is('presence') && el.attrs.type === 'unavailable' && el.attrs.from === `${room}/Carol`);
-  await c.send(xml('presence', { to: `${room}/Carol`, type: 'unavailable' }));
-  await gone;
+  await leave(c, `${room}/Carol`);
   assert.equal(t.server.muc!.rooms.has(room), false);
   await archive.settle();
   assert.deepEqual((await archive.query(room, { limit: 10 })).items, []);

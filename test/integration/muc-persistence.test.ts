@@ -1,43 +1,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Element } from '@xmpp/xml';
-import { startTestServer, xml, type TestClient, type TestServer } from '../helpers/server.ts';
-import { join, joinInstant, MUC, statusCodes } from '../helpers/muc.ts';
+import { startWithUsers, xml, type TestClient, type TestServer } from '../helpers/server.ts';
+import { configure, join, joinInstant, MAM, MUC, MUC_ADMIN, MUC_OWNER, say, statusCodes } from '../helpers/muc.ts';
+import { DISCO_INFO, discoInfo, errorCondition, featuresOf, rawIq, SID } from '../helpers/stanza.ts';
 
-const MAM = 'urn:xmpp:mam:2';
-const DISCO_INFO = 'http://jabber.org/protocol/disco#info';
-const OWNER = 'http://jabber.org/protocol/muc#owner';
-const ADMIN = 'http://jabber.org/protocol/muc#admin';
 const ROOM = 'persist@conference.localhost';
 const TEMP = 'temp@conference.localhost';
 
 let t: TestServer;
 const ids: string[] = [];
 
-function field(name: string, ...values: string[]): Element {
-  return xml('field', { var: name }, ...values.map((v) => xml('value', {}, v)));
-}
-
-function errorCondition(el: Element): string | undefined {
-  const err = el.getChild('error');
-  return err?.children.find((c): c is Element => typeof c !== 'string' && c.attrs.xmlns === 'urn:ietf:params:xml:ns:xmpp-stanzas' && c.name !== 'text')?.name;
-}
-
 let seq = 0;
-async function rawIq(c: TestClient, iq: Element): Promise<Element> {
-  const id = `p${++seq}`;
-  iq.attrs.id = id;
-  const reply = c.next((el) => el.is('iq') && el.attrs.id === id && (el.attrs.type === 'result' || el.attrs.type === 'error'));
-  await c.send(iq);
-  return reply;
-}
-
-async function say(c: TestClient, room: string, body: string): Promise<string> {
-  const echo = c.next((el) => el.is('message') && el.attrs.type === 'groupchat' && el.getChildText('body') === body);
-  await c.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, body)));
-  return (await echo).getChild('stanza-id', 'urn:xmpp:sid:0')!.attrs.id as string;
-}
-
 async function mamBodies(c: TestClient, room: string): Promise<{ ids: string[]; bodies: string[]; complete?: string }> {
   const queryid = `q${++seq}`;
   const start = c.received.length;
@@ -51,8 +24,7 @@ async function mamBodies(c: TestClient, room: string): Promise<{ ids: string[]; 
 }
 
 before(async () => {
-  t = await startTestServer();
-  for (const u of ['alice', 'bob', 'carol']) await t.addUser(u);
+  t = await startWithUsers(['alice', 'bob', 'carol']);
 });
 after(() => t.stop());
 
@@ -60,18 +32,11 @@ test('before restart: a persistent room with affiliation, registered nick, subje
   const alice = await t.login('alice');
   const self = await join(alice, `${ROOM}/Alice`);
   assert.ok(statusCodes(self).includes(201));
-  const form = xml(
-    'x',
-    { xmlns: 'jabber:x:data', type: 'submit' },
-    field('FORM_TYPE', 'http://jabber.org/protocol/muc#roomconfig'),
-    field('muc#roomconfig_persistentroom', '1'),
-    field('muc#roomconfig_roomname', 'Persistent room'),
-  );
-  await alice.iq(xml('iq', { type: 'set', to: ROOM }, xml('query', { xmlns: OWNER }, form)));
+  await configure(alice, ROOM, { 'muc#roomconfig_persistentroom': '1', 'muc#roomconfig_roomname': 'Persistent room' });
 
   const room = t.server.muc!.rooms.get(ROOM)!;
   // An affiliation through muc#admin when it is installed, else set on the record directly.
-  const admin = await rawIq(alice, xml('iq', { type: 'set', to: ROOM }, xml('query', { xmlns: ADMIN }, xml('item', { jid: 'bob@localhost', affiliation: 'member' }))));
+  const admin = await rawIq(alice, xml('iq', { type: 'set', to: ROOM }, xml('query', { xmlns: MUC_ADMIN }, xml('item', { jid: 'bob@localhost', affiliation: 'member' }))));
   if (admin.attrs.type !== 'result') await room.setAffiliation('bob@localhost', 'member');
   // A registered nick (the registration feature may not exist yet).
   room.record.nicks['bob@localhost'] = 'Bobby';
@@ -103,9 +68,8 @@ test('after restart the persistent room is back with its state and archive; the 
   assert.equal(muc.rooms.has(TEMP), false);
 
   const carol = await t.login('carol');
-  const info = await carol.iq(xml('iq', { type: 'get', to: ROOM }, xml('query', { xmlns: DISCO_INFO })));
-  const q = info.getChild('query', DISCO_INFO)!;
-  const features = q.getChildren('feature').map((f) => f.attrs.var);
+  const q = await discoInfo(carol, ROOM);
+  const features = featuresOf(q);
   assert.ok(features.includes('muc_persistent'));
   assert.ok(features.includes(MAM));
   assert.equal(q.getChild('identity')?.attrs.name, 'Persistent room');
@@ -124,7 +88,7 @@ test('after restart the persistent room is back with its state and archive; the 
   const self = await join(carol, `${ROOM}/Carol`);
   assert.ok(!statusCodes(self).includes(201), 'not a new room');
   const history = await historyDone;
-  assert.equal(history.getChild('stanza-id', 'urn:xmpp:sid:0')?.attrs.id, ids[2]);
+  assert.equal(history.getChild('stanza-id', SID)?.attrs.id, ids[2]);
   const s = await subject;
   assert.equal(s.getChildText('subject'), 'Persistent topic');
   assert.equal(s.attrs.from, `${ROOM}/Alice`);
@@ -143,7 +107,7 @@ test('after restart the persistent room is back with its state and archive; the 
 
 test('destroying the persistent room deletes its record and archive, across a restart too', async () => {
   const alice = await t.login('alice');
-  await alice.iq(xml('iq', { type: 'set', to: ROOM }, xml('query', { xmlns: OWNER }, xml('destroy', {}, xml('reason', {}, 'done')))));
+  await alice.iq(xml('iq', { type: 'set', to: ROOM }, xml('query', { xmlns: MUC_OWNER }, xml('destroy', {}, xml('reason', {}, 'done')))));
   assert.equal(t.server.muc!.rooms.has(ROOM), false);
   await t.server.muc!.archive!.settle();
   assert.deepEqual((await t.server.muc!.archive!.query(ROOM, { limit: 10 })).items, []);

@@ -1,14 +1,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Element } from '@xmpp/xml';
-import { startTestServer, xml, type TestClient, type TestServer } from '../helpers/server.ts';
-import { join, joinInstant, MUC, MUC_USER } from '../helpers/muc.ts';
+import { startWithUsers, xml, type TestClient, type TestServer } from '../helpers/server.ts';
+import { configure, join, joinInstant, MUC, MUC_REGISTER, MUC_USER, registerNick } from '../helpers/muc.ts';
+import { condition, DATA, discoInfo, featuresOf, STANZAS } from '../helpers/stanza.ts';
 
 const REGISTER = 'jabber:iq:register';
-const DATA = 'jabber:x:data';
-const MUC_REGISTER = 'http://jabber.org/protocol/muc#register';
-const DISCO_INFO = 'http://jabber.org/protocol/disco#info';
-const OWNER = 'http://jabber.org/protocol/muc#owner';
 
 let t: TestServer;
 let alice: TestClient;
@@ -16,8 +13,7 @@ let bob: TestClient;
 let carol: TestClient;
 
 before(async () => {
-  t = await startTestServer();
-  for (const u of ['alice', 'bob', 'carol', 'dave']) await t.addUser(u);
+  t = await startWithUsers(['alice', 'bob', 'carol', 'dave']);
   alice = await t.login('alice');
   bob = await t.login('bob');
   carol = await t.login('carol', { transport: 'ws' });
@@ -28,41 +24,13 @@ function registerGet(c: TestClient, room: string): Promise<Element> {
   return c.iq(xml('iq', { type: 'get', to: room }, xml('query', { xmlns: REGISTER })));
 }
 
-function registerSet(c: TestClient, room: string, nick: string | null, formType = MUC_REGISTER): Promise<Element> {
-  const form = xml('x', { xmlns: DATA, type: 'submit' }, xml('field', { var: 'FORM_TYPE' }, xml('value', {}, formType)));
-  if (nick !== null) form.cnode(xml('field', { var: 'muc#register_roomnick' }, xml('value', {}, nick)));
-  return c.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: REGISTER }, form)));
-}
-
 function unregister(c: TestClient, room: string): Promise<Element> {
   return c.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: REGISTER }, xml('remove'))));
-}
-
-async function condition(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return (err as { condition: string }).condition;
-  }
-  assert.fail('expected an error');
 }
 
 function fieldOf(form: Element | undefined, name: string): Element | undefined {
   return form?.getChildren('field').find((f) => f.attrs.var === name);
 }
-
-async function configure(c: TestClient, room: string, fields: Record<string, string>): Promise<void> {
-  const form = xml('x', { xmlns: DATA, type: 'submit' }, xml('field', { var: 'FORM_TYPE' }, xml('value', {}, 'http://jabber.org/protocol/muc#roomconfig')));
-  for (const [k, v] of Object.entries(fields)) form.cnode(xml('field', { var: k }, xml('value', {}, v)));
-  await c.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: OWNER }, form)));
-}
-
-async function discoInfo(c: TestClient, to: string, node?: string): Promise<Element> {
-  const res = await c.iq(xml('iq', { type: 'get', to }, xml('query', { xmlns: DISCO_INFO, ...(node ? { node } : {}) })));
-  return res.getChild('query', DISCO_INFO)!;
-}
-
-const features = (q: Element) => q.getChildren('feature').map((f) => f.attrs.var as string);
 
 test('an unaffiliated user gets the form, registers, becomes a member, and the room sees it', async () => {
   const room = 'reg1@conference.localhost';
@@ -70,7 +38,7 @@ test('an unaffiliated user gets the form, registers, becomes a member, and the r
   await join(bob, `${room}/Bob`);
 
   const info = await discoInfo(bob, room);
-  assert.ok(features(info).includes(REGISTER));
+  assert.ok(featuresOf(info).includes(REGISTER));
 
   const res = await registerGet(bob, room);
   const q = res.getChild('query', REGISTER)!;
@@ -85,7 +53,7 @@ test('an unaffiliated user gets the form, registers, becomes a member, and the r
   // Alice sees Bob's presence again, now with affiliation member.
   const update = alice.next((el) => el.is('presence') && el.attrs.from === `${room}/Bob` && el.getChild('x', MUC_USER)?.getChild('item')?.attrs.affiliation === 'member');
   const bobSelf = bob.next((el) => el.is('presence') && el.attrs.from === `${room}/Bob` && el.getChild('x', MUC_USER)?.getChild('item')?.attrs.affiliation === 'member');
-  const ok = await registerSet(bob, room, 'Bobby');
+  const ok = await registerNick(bob, room, 'Bobby');
   assert.equal(ok.attrs.type, 'result');
   await Promise.all([update, bobSelf]);
 
@@ -100,7 +68,7 @@ test('an unaffiliated user gets the form, registers, becomes a member, and the r
   assert.equal(fieldOf(again.getChild('x', DATA), 'muc#register_roomnick')?.getChildText('value'), 'Bobby');
 
   // Converse re-submits on every entry: the same nick again is a plain result.
-  assert.equal((await registerSet(bob, room, 'Bobby')).attrs.type, 'result');
+  assert.equal((await registerNick(bob, room, 'Bobby')).attrs.type, 'result');
   assert.equal(r.record.nicks['bob@localhost'], 'Bobby');
 
   // x-roomuser-item tells each asker their own registered nick.
@@ -115,26 +83,26 @@ test('an unaffiliated user gets the form, registers, becomes a member, and the r
 test('registered nicks are reserved; bad forms and nicks are refused', async () => {
   const room = 'reg1@conference.localhost';
   // Someone else's registered nick, and a nick in use by another occupant.
-  assert.equal(await condition(registerSet(carol, room, 'Bobby')), 'conflict');
-  assert.equal(await condition(registerSet(carol, room, 'Alice')), 'conflict');
+  assert.equal(await condition(registerNick(carol, room, 'Bobby')), 'conflict');
+  assert.equal(await condition(registerNick(carol, room, 'Alice')), 'conflict');
   // Nobody else may join with a registered nick (the core refuses it).
   const refused = carol.next((el) => el.is('presence') && el.attrs.type === 'error' && el.attrs.from === `${room}/Bobby`);
   await carol.send(xml('presence', { to: `${room}/Bobby` }, xml('x', { xmlns: MUC })));
   const err = await refused;
-  assert.ok(err.getChild('error')?.getChild('conflict', 'urn:ietf:params:xml:ns:xmpp-stanzas'));
+  assert.ok(err.getChild('error')?.getChild('conflict', STANZAS));
   // The owner of the nick may join with it.
   await bob.send(xml('presence', { to: `${room}/Bob`, type: 'unavailable' }));
   await join(bob, `${room}/Bobby`);
 
-  assert.equal(await condition(registerSet(carol, room, 'Carol', 'urn:example:wrong')), 'bad-request');
+  assert.equal(await condition(registerNick(carol, room, 'Carol', 'urn:example:wrong')), 'bad-request');
   assert.equal(await condition(carol.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: REGISTER })))), 'bad-request');
-  assert.equal(await condition(registerSet(carol, room, '')), 'not-acceptable');
-  assert.equal(await condition(registerSet(carol, room, '   ')), 'not-acceptable');
-  assert.equal(await condition(registerSet(carol, room, null)), 'not-acceptable');
+  assert.equal(await condition(registerNick(carol, room, '')), 'not-acceptable');
+  assert.equal(await condition(registerNick(carol, room, '   ')), 'not-acceptable');
+  assert.equal(await condition(registerNick(carol, room, null)), 'not-acceptable');
   assert.equal(t.server.muc!.rooms.get(room)!.affiliation('carol@localhost'), 'none');
 
   // Carol may take a free nick without being in the room.
-  assert.equal((await registerSet(carol, room, 'Carol')).attrs.type, 'result');
+  assert.equal((await registerNick(carol, room, 'Carol')).attrs.type, 'result');
   assert.equal(t.server.muc!.rooms.get(room)!.affiliation('carol@localhost'), 'member');
 });
 
@@ -147,7 +115,7 @@ test('<remove/> drops the nick and membership; admins and owners keep their affi
   // Unregistering twice is harmless.
   assert.equal((await unregister(carol, room)).attrs.type, 'result');
 
-  assert.equal((await registerSet(alice, room, 'Alice')).attrs.type, 'result');
+  assert.equal((await registerNick(alice, room, 'Alice')).attrs.type, 'result');
   assert.equal(r.record.nicks['alice@localhost'], 'Alice');
   assert.equal(r.affiliation('alice@localhost'), 'owner');
   assert.equal((await unregister(alice, room)).attrs.type, 'result');
@@ -155,7 +123,7 @@ test('<remove/> drops the nick and membership; admins and owners keep their affi
   assert.equal(r.affiliation('alice@localhost'), 'owner');
 
   // The freed nick can be registered by someone else now.
-  assert.equal((await registerSet(carol, room, 'Alice2')).attrs.type, 'result');
+  assert.equal((await registerNick(carol, room, 'Alice2')).attrs.type, 'result');
   assert.equal((await unregister(carol, room)).attrs.type, 'result');
 });
 
@@ -164,27 +132,27 @@ test('members-only rooms refuse non-members, outcasts are forbidden, allowRegist
   await joinInstant(alice, `${mo}/Alice`);
   await configure(alice, mo, { 'muc#roomconfig_membersonly': '1' });
   assert.equal(await condition(registerGet(carol, mo)), 'registration-required');
-  assert.equal(await condition(registerSet(carol, mo, 'Carol')), 'registration-required');
+  assert.equal(await condition(registerNick(carol, mo, 'Carol')), 'registration-required');
   // An existing member may reserve a nick there.
   const r = t.server.muc!.rooms.get(mo)!;
   await r.setAffiliation('bob@localhost', 'member');
-  assert.equal((await registerSet(bob, mo, 'Bob')).attrs.type, 'result');
+  assert.equal((await registerNick(bob, mo, 'Bob')).attrs.type, 'result');
   assert.equal(r.record.nicks['bob@localhost'], 'Bob');
 
   await r.setAffiliation('dave@localhost', 'outcast');
   const dave = await t.login('dave');
   assert.equal(await condition(registerGet(dave, mo)), 'forbidden');
-  assert.equal(await condition(registerSet(dave, mo, 'Dave')), 'forbidden');
+  assert.equal(await condition(registerNick(dave, mo, 'Dave')), 'forbidden');
 
   // An open room that does not allow registration: not advertised, refused to the unaffiliated.
   const closed = 'reg3@conference.localhost';
   await joinInstant(alice, `${closed}/Alice`);
   await configure(alice, closed, { 'muc#roomconfig_allowregister': '0' });
-  assert.ok(!features(await discoInfo(carol, closed)).includes(REGISTER));
-  assert.ok(features(await discoInfo(carol, mo)).includes(REGISTER));
-  assert.equal(await condition(registerSet(carol, closed, 'Carol')), 'registration-required');
+  assert.ok(!featuresOf(await discoInfo(carol, closed)).includes(REGISTER));
+  assert.ok(featuresOf(await discoInfo(carol, mo)).includes(REGISTER));
+  assert.equal(await condition(registerNick(carol, closed, 'Carol')), 'registration-required');
   // The owner still may.
-  assert.equal((await registerSet(alice, closed, 'Boss')).attrs.type, 'result');
+  assert.equal((await registerNick(alice, closed, 'Boss')).attrs.type, 'result');
   await dave.stop();
 });
 
@@ -192,7 +160,7 @@ test('registrations are persisted with the room', async () => {
   const room = 'reg4@conference.localhost';
   await joinInstant(alice, `${room}/Alice`);
   await configure(alice, room, { 'muc#roomconfig_persistentroom': '1' });
-  assert.equal((await registerSet(carol, room, 'Caroline')).attrs.type, 'result');
+  assert.equal((await registerNick(carol, room, 'Caroline')).attrs.type, 'result');
   await t.restart();
   const r = t.server.muc!.rooms.get(room)!;
   assert.equal(r.record.nicks['carol@localhost'], 'Caroline');

@@ -1,69 +1,30 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Element } from '@xmpp/xml';
-import { startTestServer, xml, type TestClient, type TestServer } from '../helpers/server.ts';
-import { join, joinInstant, MUC_USER, statusCodes } from '../helpers/muc.ts';
+import { startWithUsers, sleep, xml, type TestClient, type TestServer } from '../helpers/server.ts';
+import { configure, groupchat, join, joinInstant, leave, MUC_DOMAIN, MUC_OWNER, MUC_USER, statusCodes } from '../helpers/muc.ts';
+import { DATA, discoInfo, errorOf, featuresOf, messageError, SID } from '../helpers/stanza.ts';
 
-const SERVICE = 'conference.localhost';
-const OWNER = 'http://jabber.org/protocol/muc#owner';
-const DISCO_INFO = 'http://jabber.org/protocol/disco#info';
 const DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
-const SID = 'urn:xmpp:sid:0';
 const DELAY = 'urn:xmpp:delay';
 
 let t: TestServer;
 before(async () => {
-  t = await startTestServer();
-  for (const u of ['alice', 'bob', 'carol']) await t.addUser(u);
+  t = await startWithUsers(['alice', 'bob', 'carol']);
 });
 after(() => t.stop());
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function errorOf(el: Element): { type?: string; condition?: string } {
-  const err = el.getChild('error');
-  const cond = err?.children.find((c): c is Element => typeof c !== 'string' && c.attrs.xmlns === 'urn:ietf:params:xml:ns:xmpp-stanzas' && c.name !== 'text');
-  return { type: err?.attrs.type as string | undefined, condition: cond?.name };
-}
-
-async function messageError(c: TestClient, msg: Element): Promise<{ type?: string; condition?: string }> {
-  const id = `e${Math.random().toString(36).slice(2)}`;
-  msg.attrs.id = id;
-  const p = c.next((el) => el.is('message') && el.attrs.type === 'error' && el.attrs.id === id);
-  await c.send(msg);
-  return errorOf(await p);
-}
-
-function field(name: string, ...values: string[]): Element {
-  return xml('field', { var: name }, ...values.map((v) => xml('value', {}, v)));
-}
-
-async function configure(c: TestClient, room: string, fields: Record<string, string | string[]>): Promise<Element> {
-  const form = xml(
-    'x',
-    { xmlns: 'jabber:x:data', type: 'submit' },
-    field('FORM_TYPE', 'http://jabber.org/protocol/muc#roomconfig'),
-    ...Object.entries(fields).map(([k, v]) => field(k, ...(Array.isArray(v) ? v : [v]))),
-  );
-  return c.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: OWNER }, form)));
-}
-
 async function getForm(c: TestClient, room: string): Promise<Element> {
-  const res = await c.iq(xml('iq', { type: 'get', to: room }, xml('query', { xmlns: OWNER })));
-  return res.getChild('query', OWNER)!.getChild('x', 'jabber:x:data')!;
-}
-
-function groupchat(room: string, body: string, ...extra: Element[]): Element {
-  return xml('message', { to: room, type: 'groupchat' }, xml('body', {}, body), ...extra);
+  const res = await c.iq(xml('iq', { type: 'get', to: room }, xml('query', { xmlns: MUC_OWNER })));
+  return res.getChild('query', MUC_OWNER)!.getChild('x', DATA)!;
 }
 
 const isBody = (from: string, body: string) => (el: Element) => el.is('message') && el.attrs.from === from && el.getChildText('body') === body;
 const isStatusMsg = (room: string, code: number) => (el: Element) => el.is('message') && el.attrs.from === room && statusCodes(el).includes(code);
-const discoInfo = (c: TestClient, to: string) => c.iq(xml('iq', { type: 'get', to }, xml('query', { xmlns: DISCO_INFO })));
 
 test('the configuration form has every room setting', async () => {
   const a = await t.login('alice');
-  const room = `form1@${SERVICE}`;
+  const room = `form1@${MUC_DOMAIN}`;
   await join(a, `${room}/Alice`);
   const form = await getForm(a, room);
   const vars = form.getChildren('field').map((f) => f.attrs.var as string);
@@ -93,9 +54,9 @@ test('the configuration form has every room setting', async () => {
   assert.equal(form.attrs.type, 'form');
   // Only owners see it.
   const b = await t.login('bob');
-  await a.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: OWNER }, xml('x', { xmlns: 'jabber:x:data', type: 'submit' }))));
+  await a.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: MUC_OWNER }, xml('x', { xmlns: DATA, type: 'submit' }))));
   await join(b, `${room}/Bob`);
-  await assert.rejects(b.iq(xml('iq', { type: 'get', to: room }, xml('query', { xmlns: OWNER }))), (e: { condition?: string }) => e.condition === 'forbidden');
+  await assert.rejects(b.iq(xml('iq', { type: 'get', to: room }, xml('query', { xmlns: MUC_OWNER }))), (e: { condition?: string }) => e.condition === 'forbidden');
   for (const x of [a, b]) await x.stop();
 });
 
@@ -103,7 +64,7 @@ test('reserved room: full form, 104 on later changes, 172/173 on whois, status 1
   const a = await t.login('alice');
   const b = await t.login('bob');
   const c = await t.login('carol');
-  const room = `reserved1@${SERVICE}`;
+  const room = `reserved1@${MUC_DOMAIN}`;
   const self = await join(a, `${room}/Alice`);
   assert.ok(statusCodes(self).includes(201));
   await configure(a, room, {
@@ -131,9 +92,9 @@ test('reserved room: full form, 104 on later changes, 172/173 on whois, status 1
   assert.equal(value('muc#roomconfig_persistentroom'), '1');
   assert.equal(value('muc#roomconfig_historylength'), '5');
   const info = await discoInfo(b, room);
-  const features = info.getChild('query')!.getChildren('feature').map((f) => f.attrs.var);
+  const features = featuresOf(info);
   assert.ok(features.includes('muc_persistent') && features.includes('muc_semianonymous'));
-  assert.equal(info.getChild('query')!.getChild('identity')!.attrs.name, 'Reserved');
+  assert.equal(info.getChild('identity')!.attrs.name, 'Reserved');
 
   // Semi-anonymous: no status 100, and a participant does not see real JIDs.
   const bobRoster = b.next((el) => el.is('presence') && el.attrs.from === `${room}/Alice`);
@@ -171,43 +132,38 @@ test('reserved room: full form, 104 on later changes, 172/173 on whois, status 1
 test('destroy with reason and alternate venue', async () => {
   const a = await t.login('alice');
   const b = await t.login('bob');
-  const room = `doomed1@${SERVICE}`;
+  const room = `doomed1@${MUC_DOMAIN}`;
   await joinInstant(a, `${room}/Alice`);
   await join(b, `${room}/Bob`);
   const bobGone = b.next((el) => el.is('presence') && el.attrs.type === 'unavailable' && el.attrs.from === `${room}/Bob`);
   const aliceGone = a.next((el) => el.is('presence') && el.attrs.type === 'unavailable' && el.attrs.from === `${room}/Alice`);
   await a.iq(
-    xml('iq', { type: 'set', to: room }, xml('query', { xmlns: OWNER }, xml('destroy', { jid: `elsewhere@${SERVICE}` }, xml('reason', {}, 'moving house')))),
+    xml('iq', { type: 'set', to: room }, xml('query', { xmlns: MUC_OWNER }, xml('destroy', { jid: `elsewhere@${MUC_DOMAIN}` }, xml('reason', {}, 'moving house')))),
   );
   for (const p of await Promise.all([bobGone, aliceGone])) {
     const x = p.getChild('x', MUC_USER)!;
     assert.equal(x.getChild('item')!.attrs.role, 'none');
     const d = x.getChild('destroy')!;
-    assert.equal(d.attrs.jid, `elsewhere@${SERVICE}`);
+    assert.equal(d.attrs.jid, `elsewhere@${MUC_DOMAIN}`);
     assert.equal(d.getChildText('reason'), 'moving house');
   }
   await assert.rejects(discoInfo(b, room), (e: { condition?: string }) => e.condition === 'item-not-found');
   // Only owners destroy.
-  const room2 = `doomed2@${SERVICE}`;
+  const room2 = `doomed2@${MUC_DOMAIN}`;
   await joinInstant(a, `${room2}/Alice`);
   await join(b, `${room2}/Bob`);
-  await assert.rejects(b.iq(xml('iq', { type: 'set', to: room2 }, xml('query', { xmlns: OWNER }, xml('destroy')))), (e: { condition?: string }) => e.condition === 'forbidden');
+  await assert.rejects(b.iq(xml('iq', { type: 'set', to: room2 }, xml('query', { xmlns: MUC_OWNER }, xml('destroy')))), (e: { condition?: string }) => e.condition === 'forbidden');
   for (const x of [a, b]) await x.stop();
 });
 
 test('a temporary room disappears when the last occupant leaves', async () => {
   const a = await t.login('alice');
   const b = await t.login('bob');
-  const room = `temp1@${SERVICE}`;
+  const room = `temp1@${MUC_DOMAIN}`;
   await joinInstant(a, `${room}/Alice`);
   await join(b, `${room}/Bob`);
-  const info = await discoInfo(b, room);
-  assert.ok(info.getChild('query')!.getChildren('feature').some((f) => f.attrs.var === 'muc_temporary'));
-  for (const [c, nick] of [[a, 'Alice'], [b, 'Bob']] as const) {
-    const gone = c.next((el) => el.is('presence') && el.attrs.type === 'unavailable' && el.attrs.from === `${room}/${nick}`);
-    await c.send(xml('presence', { to: `${room}/${nick}`, type: 'unavailable' }));
-    await gone;
-  }
+  assert.ok(featuresOf(await discoInfo(b, room)).includes('muc_temporary'));
+  for (const [c, nick] of [[a, 'Alice'], [b, 'Bob']] as const) await leave(c, `${room}/${nick}`);
   await assert.rejects(discoInfo(b, room), (e: { condition?: string }) => e.condition === 'item-not-found');
   for (const x of [a, b]) await x.stop();
 });
@@ -215,7 +171,7 @@ test('a temporary room disappears when the last occupant leaves', async () => {
 test('nick change: 303 with the new nick, then the new presence with 110 to self', async () => {
   const a = await t.login('alice');
   const b = await t.login('bob');
-  const room = `nick1@${SERVICE}`;
+  const room = `nick1@${MUC_DOMAIN}`;
   await joinInstant(a, `${room}/Alice`);
   await join(b, `${room}/Bob`);
   const selfOld = b.next((el) => el.is('presence') && el.attrs.type === 'unavailable' && el.attrs.from === `${room}/Bob`);
@@ -249,7 +205,7 @@ test('nick change: 303 with the new nick, then the new presence with 110 to self
 test('leave: unavailable with 110 to self, without to others; status text relayed', async () => {
   const a = await t.login('alice');
   const b = await t.login('bob');
-  const room = `leave1@${SERVICE}`;
+  const room = `leave1@${MUC_DOMAIN}`;
   await joinInstant(a, `${room}/Alice`);
   await join(b, `${room}/Bob`);
   const self = b.next((el) => el.is('presence') && el.attrs.type === 'unavailable' && el.attrs.from === `${room}/Bob`);
@@ -267,7 +223,7 @@ test('leave: unavailable with 110 to self, without to others; status text relaye
 test('presence status and show are relayed to the room', async () => {
   const a = await t.login('alice');
   const b = await t.login('bob');
-  const room = `status1@${SERVICE}`;
+  const room = `status1@${MUC_DOMAIN}`;
   await joinInstant(a, `${room}/Alice`);
   await join(b, `${room}/Bob`);
   const seen = a.next((el) => el.is('presence') && el.attrs.from === `${room}/Bob` && el.getChildText('status') === 'in a meeting');
@@ -288,7 +244,7 @@ test('several resources under one nick: all get messages; one leaving keeps the 
   const a1 = await t.login('alice', { resource: 'desk' });
   const a2 = await t.login('alice', { resource: 'phone' });
   const b = await t.login('bob');
-  const room = `multi1@${SERVICE}`;
+  const room = `multi1@${MUC_DOMAIN}`;
   await joinInstant(a1, `${room}/Alice`);
   await join(b, `${room}/Bob`);
   const a2SeesBob = a2.next((el) => el.is('presence') && el.attrs.from === `${room}/Bob`);
@@ -324,7 +280,7 @@ test('several resources under one nick: all get messages; one leaving keeps the 
 
 test('history on join honours maxstanzas, maxchars, seconds and since, with <delay/>; subject follows', async () => {
   const a = await t.login('alice');
-  const room = `hist1@${SERVICE}`;
+  const room = `hist1@${MUC_DOMAIN}`;
   await joinInstant(a, `${room}/Alice`);
   for (const body of ['one', 'two']) {
     const echo = a.next(isBody(`${room}/Alice`, body));
@@ -381,7 +337,7 @@ test('history on join honours maxstanzas, maxchars, seconds and since, with <del
 test('subject: empty <subject/> when none; changes allowed or forbidden by configuration', async () => {
   const a = await t.login('alice');
   const b = await t.login('bob');
-  const room = `subject1@${SERVICE}`;
+  const room = `subject1@${MUC_DOMAIN}`;
   await joinInstant(a, `${room}/Alice`);
   const first = b.next((el) => el.is('message') && !!el.getChild('subject'));
   await join(b, `${room}/Bob`);
@@ -417,7 +373,7 @@ test('private messages: delivered with <x muc#user/>, item-not-found for unknown
   const a = await t.login('alice');
   const b = await t.login('bob');
   const c = await t.login('carol');
-  const room = `pm1@${SERVICE}`;
+  const room = `pm1@${MUC_DOMAIN}`;
   await joinInstant(a, `${room}/Alice`);
   await join(b, `${room}/Bob`);
   const got = b.next((el) => el.is('message') && el.getChildText('body') === 'private hello');
@@ -447,14 +403,14 @@ test('private messages: delivered with <x muc#user/>, item-not-found for unknown
 test('groupchat: not-acceptable from a non-occupant; origin-id kept, a spoofed stanza-id by the room stripped', async () => {
   const a = await t.login('alice');
   const b = await t.login('bob');
-  const room = `gc1@${SERVICE}`;
+  const room = `gc1@${MUC_DOMAIN}`;
   await joinInstant(a, `${room}/Alice`);
   const e = await messageError(b, groupchat(room, 'let me in'));
   assert.deepEqual([e.condition, e.type], ['not-acceptable', 'modify']);
   await join(b, `${room}/Bob`);
   const got = b.next(isBody(`${room}/Alice`, 'ids'));
   await a.send(
-    groupchat(room, 'ids', xml('origin-id', { xmlns: SID, id: 'origin-123' }), xml('stanza-id', { xmlns: SID, id: 'spoofed', by: room }), xml('stanza-id', { xmlns: SID, id: 'other', by: 'alice@localhost' })),
+    groupchat(room, 'ids', [xml('origin-id', { xmlns: SID, id: 'origin-123' }), xml('stanza-id', { xmlns: SID, id: 'spoofed', by: room }), xml('stanza-id', { xmlns: SID, id: 'other', by: 'alice@localhost' })]),
   );
   const m = await got;
   assert.equal(m.getChild('origin-id', SID)?.attrs.id, 'origin-123');
@@ -469,19 +425,18 @@ test('groupchat: not-acceptable from a non-occupant; origin-id kept, a spoofed s
 
 test('disco#items on the service lists public rooms, not hidden ones', async () => {
   const a = await t.login('alice');
-  const pub = `listed1@${SERVICE}`;
-  const hidden = `hidden1@${SERVICE}`;
+  const pub = `listed1@${MUC_DOMAIN}`;
+  const hidden = `hidden1@${MUC_DOMAIN}`;
   await join(a, `${pub}/Alice`);
   await configure(a, pub, { 'muc#roomconfig_publicroom': '1', 'muc#roomconfig_roomname': 'Listed Room' });
   await join(a, `${hidden}/Alice`);
   await configure(a, hidden, { 'muc#roomconfig_publicroom': '0' });
-  const res = await a.iq(xml('iq', { type: 'get', to: SERVICE }, xml('query', { xmlns: DISCO_ITEMS })));
+  const res = await a.iq(xml('iq', { type: 'get', to: MUC_DOMAIN }, xml('query', { xmlns: DISCO_ITEMS })));
   const items = res.getChild('query')!.getChildren('item');
   const listed = items.find((i) => i.attrs.jid === pub);
   assert.ok(listed);
   assert.equal(listed.attrs.name, 'Listed Room');
   assert.ok(!items.some((i) => i.attrs.jid === hidden));
-  const info = await discoInfo(a, hidden);
-  assert.ok(info.getChild('query')!.getChildren('feature').some((f) => f.attrs.var === 'muc_hidden'));
+  assert.ok(featuresOf(await discoInfo(a, hidden)).includes('muc_hidden'));
   await a.stop();
 });

@@ -1,16 +1,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Element } from '@xmpp/xml';
-import { startTestServer, xml, type TestServer } from '../helpers/server.ts';
+import { sleep, startWithUsers, xml, type TestServer } from '../helpers/server.ts';
 
 let t: TestServer;
 before(async () => {
-  t = await startTestServer();
-  for (const u of ['alice', 'bob', 'carol', 'dave']) await t.addUser(u);
+  t = await startWithUsers(['alice', 'bob', 'carol', 'dave']);
 });
 after(() => t.stop());
 
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const withBody = (body: string) => (el: Element) => el.is('message') && el.getChildText('body') === body;
 
 test('a message to an offline user is stored and delivered with a delay stamp at the next login', async () => {
@@ -22,12 +20,12 @@ test('a message to an offline user is stored and delivered with a delay stamp at
   // Not worth keeping: a chat state, and a message that asks not to be stored.
   await a.send(xml('message', { to: 'bob@localhost', type: 'chat' }, xml('active', { xmlns: 'http://jabber.org/protocol/chatstates' })));
   await a.send(xml('message', { to: 'bob@localhost', type: 'chat' }, xml('body', {}, 'ephemeral'), xml('no-store', { xmlns: 'urn:xmpp:hints' })));
-  await pause(200);
+  await sleep(200);
   assert.deepEqual(stored, ['bob@localhost', 'bob@localhost']);
   off();
 
   const b = await t.login('bob');
-  await pause(100);
+  await sleep(100);
   assert.equal(b.received.filter((el) => el.is('message')).length, 0, 'nothing before initial presence');
   const first = b.next(withBody('while you were out'));
   const second = b.next(withBody('second'));
@@ -39,7 +37,7 @@ test('a message to an offline user is stored and delivered with a delay stamp at
   assert.equal(delay.attrs.from, 'localhost');
   assert.ok(!Number.isNaN(Date.parse(delay.attrs.stamp as string)));
   await second;
-  await pause(100);
+  await sleep(100);
   const bodies = b.received.filter((el) => el.is('message')).map((el) => el.getChildText('body'));
   assert.deepEqual(bodies, ['while you were out', 'second'], 'in order, and nothing unworthy stored');
   await b.stop();
@@ -47,7 +45,7 @@ test('a message to an offline user is stored and delivered with a delay stamp at
   // Delivered means deleted.
   const again = await t.login('bob');
   await again.send(xml('presence'));
-  await pause(200);
+  await sleep(200);
   assert.equal(again.received.filter((el) => el.is('message')).length, 0);
   await again.stop();
   await a.stop();
@@ -56,10 +54,10 @@ test('a message to an offline user is stored and delivered with a delay stamp at
 test('a session with negative priority does not take offline messages', async () => {
   const a = await t.login('alice');
   await a.send(xml('message', { to: 'carol@localhost', type: 'chat' }, xml('body', {}, 'for later')));
-  await pause(100);
+  await sleep(100);
   const shy = await t.login('carol', { resource: 'shy' });
   await shy.send(xml('presence', {}, xml('priority', {}, '-1')));
-  await pause(200);
+  await sleep(200);
   assert.equal(shy.received.filter((el) => el.is('message')).length, 0);
   const main = await t.login('carol', { resource: 'main' });
   const got = main.next(withBody('for later'));
@@ -71,7 +69,7 @@ test('a session with negative priority does not take offline messages', async ()
 test('offline messages survive a restart', async () => {
   const a = await t.login('alice');
   await a.send(xml('message', { to: 'dave@localhost', type: 'normal' }, xml('body', {}, 'durable')));
-  await pause(100);
+  await sleep(100);
   await t.restart();
   const d = await t.login('dave');
   const got = d.next(withBody('durable'));

@@ -1,13 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, xml, type TestServer } from '../helpers/server.ts';
-import { join } from '../helpers/muc.ts';
-import { actAsAppServer, createRoom, enableIq, groupchat, killSocket, nextHibernation, nextResume, sleep, smReady, summaryOf, waitHttpNotifications, httpNotifications } from '../helpers/push.ts';
+import { sleep, startWithUsers, xml, type TestServer } from '../helpers/server.ts';
+import { groupchat, join } from '../helpers/muc.ts';
+import { actAsAppServer, createRoom, enableIq, summaryOf, waitHttpNotifications, httpNotifications } from '../helpers/push.ts';
+import { killSocket, nextHibernation, nextResume, smReady } from '../helpers/session.ts';
 
 let t: TestServer;
 before(async () => {
-  t = await startTestServer({ push: { withBody: false, importantBody: 'You have a message' }, streamManagement: { resumeTimeoutSeconds: 30 } });
-  for (const u of ['alice', 'bob', 'carol', 'erin', 'app']) await t.addUser(u);
+  t = await startWithUsers(['alice', 'bob', 'carol', 'erin', 'app'], { push: { withBody: false, importantBody: 'You have a message' }, streamManagement: { resumeTimeoutSeconds: 30 } });
 });
 after(() => t.stop());
 

@@ -2,8 +2,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startTestServer, xml, type TestClient, type TestServer } from '../helpers/server.ts';
-import { httpNotifications, PUBSUB, PUSH, waitHttpNotifications, type HttpNotification } from '../helpers/push.ts';
+import { sleep, startWithUsers, xml, type TestClient, type TestServer } from '../helpers/server.ts';
+import { httpNotifications, PUBLISH_OPTIONS, PUBSUB, PUSH, waitHttpNotifications, type HttpNotification } from '../helpers/push.ts';
+import { condition, DATA, field } from '../helpers/stanza.ts';
 
 /** A webhook receiver that fails the first `failures` requests with 503. */
 function webhookReceiver(failures: number) {
@@ -39,36 +40,24 @@ const hook = webhookReceiver(2);
 let t: TestServer;
 before(async () => {
   const port = await hook.listen();
-  t = await startTestServer({
+  t = await startWithUsers(['alice'], {
     appServer: { keepPerNode: 3, webhook: `http://127.0.0.1:${port}/all`, nodeWebhooks: { 'hooked-node': `http://127.0.0.1:${port}/node` } },
   });
-  await t.addUser('alice');
 });
 after(async () => {
   await t.stop();
   await hook.close();
 });
 
-const field = (name: string, value: string) => xml('field', { var: name }, xml('value', {}, value));
-
 function publish(node: string | undefined, opts: { secret?: string; count?: number; body?: string; notification?: boolean } = {}) {
-  const summary = xml('x', { xmlns: 'jabber:x:data', type: 'submit' }, field('FORM_TYPE', 'urn:xmpp:push:summary'), field('message-count', String(opts.count ?? 1)));
+  const summary = xml('x', { xmlns: DATA, type: 'submit' }, field('FORM_TYPE', 'urn:xmpp:push:summary'), field('message-count', String(opts.count ?? 1)));
   if (opts.body) summary.append(field('last-message-body', opts.body));
   const item = xml('item', {}, ...(opts.notification === false ? [] : [xml('notification', { xmlns: PUSH }, summary)]));
   const pubsub = xml('pubsub', { xmlns: PUBSUB }, xml('publish', node ? { node } : {}, item));
   if (opts.secret !== undefined) {
-    pubsub.append(xml('publish-options', {}, xml('x', { xmlns: 'jabber:x:data', type: 'submit' }, field('FORM_TYPE', 'http://jabber.org/protocol/pubsub#publish-options'), field('secret', opts.secret))));
+    pubsub.append(xml('publish-options', {}, xml('x', { xmlns: DATA, type: 'submit' }, field('FORM_TYPE', PUBLISH_OPTIONS), field('secret', opts.secret))));
   }
   return xml('iq', { type: 'set', to: 'push.localhost' }, pubsub);
-}
-
-async function condition(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return (err as { condition: string }).condition;
-  }
-  assert.fail('expected an error');
 }
 
 let alice: TestClient;
@@ -132,12 +121,12 @@ test('GET /push/events streams new notifications as Server-Sent Events', async (
 
 test('webhooks: global and per node, retried with backoff after failures', async () => {
   await alice.iq(publish('hooked-node', { body: 'to the hooks' }));
-  for (let i = 0; i < 200 && hook.received.filter((r) => r.body.node === 'hooked-node').length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; i < 200 && hook.received.filter((r) => r.body.node === 'hooked-node').length < 2; i++) await sleep(25);
   const got = hook.received.filter((r) => r.body.node === 'hooked-node');
   assert.deepEqual(got.map((r) => r.path).sort(), ['/all', '/node']);
   assert.equal(got[0]!.body['last-message-body'], 'to the hooks');
   // The first two requests failed (503): the notifications behind them arrived anyway, retried.
-  for (let i = 0; i < 200 && !['one', 'two'].every((b) => hook.received.some((r) => r.path === '/all' && r.body['last-message-body'] === b)); i++) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; i < 200 && !['one', 'two'].every((b) => hook.received.some((r) => r.path === '/all' && r.body['last-message-body'] === b)); i++) await sleep(25);
   for (const b of ['one', 'two']) assert.ok(hook.received.some((r) => r.path === '/all' && r.body['last-message-body'] === b), `"${b}" was retried until delivered`);
   assert.ok(t.server.appServer!.stats.received >= 10);
   // Every earlier notification reached the global hook too.

@@ -1,16 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestClient, type TestServer } from '../helpers/server.ts';
-import { join } from '../helpers/muc.ts';
-import { actAsAppServer, createRoom, enableIq, groupchat, leave, registerNick, sleep } from '../helpers/push.ts';
+import { sleep, startWithUsers, type TestClient, type TestServer } from '../helpers/server.ts';
+import { groupchat, joinAsMember, leave, MUC_DOMAIN } from '../helpers/muc.ts';
+import { actAsAppServer, createRoom, enableIq } from '../helpers/push.ts';
 import type { PushOutcome } from '../../src/push/index.ts';
-
-const MUC_DOMAIN = 'conference.localhost';
 
 let t: TestServer;
 before(async () => {
-  t = await startTestServer({ push: { maxErrors: 3, timeoutSeconds: 1, mucPolicy: 'all' } });
-  for (const u of ['alice', 'bob', 'app']) await t.addUser(u);
+  t = await startWithUsers(['alice', 'bob', 'app'], { push: { maxErrors: 3, timeoutSeconds: 1, mucPolicy: 'all' } });
 });
 after(() => t.stop());
 
@@ -19,8 +16,7 @@ async function setup(room: string): Promise<{ alice: TestClient; bob: TestClient
   const alice = await t.login('alice');
   const bob = await t.login('bob');
   await createRoom(bob, `${room}/Bob`);
-  await join(alice, `${room}/Alice`);
-  await registerNick(alice, room, 'Alice');
+  await joinAsMember(alice, room, 'Alice');
   return { alice, bob };
 }
 

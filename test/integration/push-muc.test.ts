@@ -1,41 +1,21 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Element } from '@xmpp/xml';
-import { startTestServer, xml, type TestClient, type TestServer } from '../helpers/server.ts';
-import { join } from '../helpers/muc.ts';
-import {
-  actAsAppServer,
-  createRoom,
-  enableIq,
-  groupchat,
-  httpNotifications,
-  killSocket,
-  leave,
-  mentionRef,
-  nextHibernation,
-  PUBSUB,
-  PUSH,
-  registerNick,
-  sleep,
-  smReady,
-  summaryOf,
-  waitHttpNotifications,
-} from '../helpers/push.ts';
-
-const MUC_DOMAIN = 'conference.localhost';
-const DISCO_INFO = 'http://jabber.org/protocol/disco#info';
+import { sleep, startWithUsers, xml, type TestClient, type TestServer } from '../helpers/server.ts';
+import { configure, groupchat, join, joinAsMember, leave, MUC_DOMAIN, registerNick } from '../helpers/muc.ts';
+import { actAsAppServer, createRoom, enableIq, httpNotifications, mentionRef, PUBSUB, PUSH, REFERENCE, summaryOf, waitHttpNotifications } from '../helpers/push.ts';
+import { killSocket, nextHibernation, smReady } from '../helpers/session.ts';
+import { DATA, discoInfo, featuresOf, STANZAS } from '../helpers/stanza.ts';
 
 let t: TestServer;
 before(async () => {
-  t = await startTestServer({ push: { withBody: true }, streamManagement: { resumeTimeoutSeconds: 30 } });
-  for (const u of ['alice', 'bob', 'carol', 'dave', 'erin', 'app']) await t.addUser(u);
+  t = await startWithUsers(['alice', 'bob', 'carol', 'dave', 'erin', 'app'], { push: { withBody: true }, streamManagement: { resumeTimeoutSeconds: 30 } });
 });
 after(() => t.stop());
 
 async function features(c: TestClient, to: string): Promise<{ features: string[]; identities: Element[] }> {
-  const r = await c.iq(xml('iq', { type: 'get', to }, xml('query', { xmlns: DISCO_INFO })));
-  const q = r.getChild('query', DISCO_INFO)!;
-  return { features: q.getChildren('feature').map((f) => f.attrs.var as string), identities: q.getChildren('identity') };
+  const q = await discoInfo(c, to);
+  return { features: featuresOf(q), identities: q.getChildren('identity') };
 }
 
 test('the MUC service, rooms, accounts and the built-in app server advertise push', async () => {
@@ -97,7 +77,7 @@ test('a mention of an absent member reaches a client app server and the built-in
   assert.equal(summaryOf(await byJid).body, 'ping again');
   const byRange = app.next();
   const body = '🎉🎉 @Alice: party';
-  await bob.send(groupchat(room, body, [xml('reference', { xmlns: 'urn:xmpp:reference:0', type: 'mention', begin: '3', end: '9' })]));
+  await bob.send(groupchat(room, body, [xml('reference', { xmlns: REFERENCE, type: 'mention', begin: '3', end: '9' })]));
   assert.equal(summaryOf(await byRange).body, body);
   // A word merely containing the nick is no mention.
   await bob.send(groupchat(room, 'Alicette is someone else'));
@@ -141,13 +121,7 @@ test('policy: mentions by default, all when the room says so; never the sender, 
   assert.equal((await waitHttpNotifications(t, 'policy-Erin', 2)).length, 2);
 
   // Back to the server default (mentions).
-  const form = xml(
-    'x',
-    { xmlns: 'jabber:x:data', type: 'submit' },
-    xml('field', { var: 'FORM_TYPE' }, xml('value', {}, 'http://jabber.org/protocol/muc#roomconfig')),
-    xml('field', { var: 'mucpush#push_policy' }, xml('value', {}, 'default')),
-  );
-  await carol.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: 'http://jabber.org/protocol/muc#owner' }, form)));
+  await configure(carol, room, { 'mucpush#push_policy': 'default' });
   await carol.send(groupchat(room, 'still no mention'));
   await carol.send(groupchat(room, 'but now: Erin'));
   const list = await waitHttpNotifications(t, 'policy-Erin', 3);
@@ -163,8 +137,7 @@ test('the same device registered on the service and on the room is pushed once p
   const alice = await t.login('alice');
   const bob = await t.login('bob');
   await createRoom(bob, `${room}/Bob`);
-  await join(alice, `${room}/Alice`);
-  await registerNick(alice, room, 'Alice');
+  await joinAsMember(alice, room, 'Alice');
   await alice.iq(enableIq(MUC_DOMAIN, 'push.localhost', 'twice-alice'));
   await alice.iq(enableIq(room, 'push.localhost', 'twice-alice'));
   await leave(alice, `${room}/Alice`);
@@ -180,8 +153,7 @@ test('a ghost (an occupant bouncing the message back) gets the undelivered messa
   const bob = await t.login('bob');
   const carol = await t.login('carol');
   await createRoom(bob, `${room}/Bob`);
-  await join(carol, `${room}/Carol`);
-  await registerNick(carol, room, 'Carol');
+  await joinAsMember(carol, room, 'Carol');
   await carol.iq(enableIq(MUC_DOMAIN, 'push.localhost', 'ghost-carol'));
   // Carol's client bounces the groupchat message, as a server that lost her session would.
   const got = carol.next((el) => el.is('message') && el.getChildText('body') === 'nothing personal');
@@ -190,7 +162,7 @@ test('a ghost (an occupant bouncing the message back) gets the undelivered messa
   assert.equal((await httpNotifications(t, 'ghost-carol')).length, 0, 'she was present: no push');
   const bounce = xml('message', { type: 'error', to: m.attrs.from as string, id: m.attrs.id as string | undefined });
   for (const c of m.children) if (typeof c !== 'string') bounce.append(c);
-  bounce.append(xml('error', { type: 'cancel' }, xml('recipient-unavailable', { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' })));
+  bounce.append(xml('error', { type: 'cancel' }, xml('recipient-unavailable', { xmlns: STANZAS })));
   await carol.send(bounce);
   const [n] = await waitHttpNotifications(t, 'ghost-carol', 1);
   assert.equal(n!['last-message-body'], 'nothing personal');
@@ -206,8 +178,7 @@ test('a member whose only session is hibernated (closed tab with stream manageme
   const dave = await t.login('dave');
   await smReady(t, dave);
   await createRoom(bob, `${room}/Bob`);
-  await join(dave, `${room}/Dave`);
-  await registerNick(dave, room, 'Dave');
+  await joinAsMember(dave, room, 'Dave');
   await dave.iq(enableIq(MUC_DOMAIN, 'push.localhost', 'sleepy-dave'));
   const hibernated = nextHibernation(t, 'dave@localhost');
   dave.xmpp.reconnect.stop();
@@ -228,18 +199,17 @@ test('the app server client sees a well-formed XEP-0357 publish with the stored 
   const appClient = await t.login('app', { resource: 'format' });
   const app = actAsAppServer(appClient);
   await createRoom(bob, `${room}/Bob`);
-  await join(alice, `${room}/Alice`);
-  await registerNick(alice, room, 'Alice');
+  await joinAsMember(alice, room, 'Alice');
   await alice.iq(enableIq(room, appClient.jid, 'fmt', 'the-secret'));
   await leave(alice, `${room}/Alice`);
   const next = app.next();
   await bob.send(groupchat(room, 'Alice'));
   const iq = await next;
   const pubsub = iq.getChild('pubsub', PUBSUB)!;
-  const form = pubsub.getChild('publish')!.getChild('item')!.getChild('notification', PUSH)!.getChild('x', 'jabber:x:data')!;
+  const form = pubsub.getChild('publish')!.getChild('item')!.getChild('notification', PUSH)!.getChild('x', DATA)!;
   const formType = form.getChildren('field').find((f) => f.attrs.var === 'FORM_TYPE')!.getChildText('value');
   assert.equal(formType, 'urn:xmpp:push:summary');
-  const opts = pubsub.getChild('publish-options')!.getChild('x', 'jabber:x:data')!;
+  const opts = pubsub.getChild('publish-options')!.getChild('x', DATA)!;
   assert.equal(opts.attrs.type, 'submit');
   assert.equal(summaryOf(iq).secret, 'the-secret');
   for (const c of [alice, bob, appClient]) await c.stop();

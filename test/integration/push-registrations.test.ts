@@ -1,26 +1,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, xml, type TestServer } from '../helpers/server.ts';
-import { join } from '../helpers/muc.ts';
-import { createRoom, disableIq, enableIq, groupchat, httpNotifications, leave, registerNick, sleep, waitHttpNotifications } from '../helpers/push.ts';
-
-const MUC_DOMAIN = 'conference.localhost';
+import { sleep, startWithUsers, xml, type TestServer } from '../helpers/server.ts';
+import { groupchat, join, joinAsMember, leave, MUC_DOMAIN } from '../helpers/muc.ts';
+import { createRoom, disableIq, enableIq, httpNotifications, waitHttpNotifications } from '../helpers/push.ts';
+import { condition } from '../helpers/stanza.ts';
 
 let t: TestServer;
 before(async () => {
-  t = await startTestServer({ push: { maxDevices: 2, mucPolicy: 'all' } });
-  for (const u of ['alice', 'bob']) await t.addUser(u);
+  t = await startWithUsers(['alice', 'bob'], { push: { maxDevices: 2, mucPolicy: 'all' } });
 });
 after(() => t.stop());
-
-async function condition(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return (err as { condition: string }).condition;
-  }
-  assert.fail('expected an error');
-}
 
 const regs = (user: string) => t.server.push.registrations.of(user).map((r) => `${r.scope} ${r.jid} ${r.node}`);
 
@@ -69,8 +58,7 @@ test('at most push.maxDevices per user and scope: the oldest is dropped', async 
   const bob = await t.login('bob');
   const room = `devices@${MUC_DOMAIN}`;
   await createRoom(bob, `${room}/Bob`);
-  await join(alice, `${room}/Alice`);
-  await registerNick(alice, room, 'Alice');
+  await joinAsMember(alice, room, 'Alice');
   await alice.iq(enableIq(MUC_DOMAIN, 'push.localhost', 'dev-1'));
   await sleep(5);
   await alice.iq(enableIq(MUC_DOMAIN, 'push.localhost', 'dev-2'));
@@ -97,8 +85,7 @@ test('registrations (with their publish-options form) and node secrets survive a
   const bob = await t.login('bob');
   const room = `persist@${MUC_DOMAIN}`;
   await createRoom(bob, `${room}/Bob`);
-  await join(alice, `${room}/Alice`);
-  await registerNick(alice, room, 'Alice');
+  await joinAsMember(alice, room, 'Alice');
   await alice.iq(enableIq(MUC_DOMAIN, 'push.localhost', 'persist-node', 'persist-secret'));
   await leave(alice, `${room}/Alice`);
   await bob.send(groupchat(room, 'before restart'));

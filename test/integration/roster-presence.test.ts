@@ -1,15 +1,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Element } from '@xmpp/xml';
-import { startTestServer, xml, type TestClient, type TestServer } from '../helpers/server.ts';
+import { sleep, startWithUsers, xml, type TestClient, type TestServer } from '../helpers/server.ts';
+import { killSocket } from '../helpers/session.ts';
+import { condition } from '../helpers/stanza.ts';
 
 const ROSTER = 'jabber:iq:roster';
 
 let t: TestServer;
 before(async () => {
   // A dropped connection hibernates (the test client enables resumption): keep that short.
-  t = await startTestServer({ streamManagement: { resumeTimeoutSeconds: 1 } });
-  for (const u of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank', 'ivan', 'judy', 'kate', 'liam', 'mia', 'ned']) await t.addUser(u);
+  t = await startWithUsers(['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank', 'ivan', 'judy', 'kate', 'liam', 'mia', 'ned'], { streamManagement: { resumeTimeoutSeconds: 1 } });
 });
 after(() => t.stop());
 
@@ -19,21 +20,6 @@ const rosterSet = (c: TestClient, ...items: Element[]) => c.iq(xml('iq', { type:
 const items = (iq: Element) => iq.getChild('query', ROSTER)!.getChildren('item');
 const isPush = (jid: string) => (el: Element) => el.is('iq') && el.attrs.type === 'set' && el.getChild('query', ROSTER)?.getChild('item')?.attrs.jid === jid;
 const isPresence = (from: string, type?: string) => (el: Element) => el.is('presence') && el.attrs.from === from && el.attrs.type === type;
-const condition = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (err) {
-    return (err as { condition?: string }).condition;
-  }
-  return 'no error';
-};
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Drops the TCP connection without a stream close, as a lost network does. */
-function killSocket(c: TestClient): void {
-  c.xmpp.reconnect.stop();
-  // xmpp.socket is @xmpp's wrapper; the Node socket (a TLSSocket after STARTTLS) is inside it.
-  (c.xmpp.socket as unknown as { socket: { destroy(): void } }).socket.destroy();
-}
 
 /** Logs a user in, fetches the roster and sends initial presence, like a real client. */
 async function online(name: string, resource?: string, status?: string): Promise<TestClient> {
@@ -185,7 +171,7 @@ test('initial presence probes contacts and sees their current presence; other re
   let e = await online('erin', 'laptop');
   await befriend(d, e);
   await e.stop();
-  await pause(50);
+  await sleep(50);
 
   e = await t.login('erin', { resource: 'tablet' });
   const second = await t.login('erin', { resource: 'phone' });
@@ -220,7 +206,7 @@ test('a contact that is offline answers a probe with unavailable', async () => {
   const g = await online('gina');
   await befriend(f, g);
   await g.stop();
-  await pause(50);
+  await sleep(50);
   await f.stop();
   const again = await t.login('frank');
   await rosterGet(again);
@@ -235,6 +221,8 @@ test('unavailable is broadcast when the socket dies (after the resumption window
   const i = await online('ivan');
   await befriend(h, i);
   const gone = i.next(isPresence(h.jid, 'unavailable'), 5000);
+  // The connection drops without a stream close, as a lost network does.
+  h.xmpp.reconnect.stop();
   killSocket(h);
   const p = await gone;
   assert.match(p.getChildText('status') ?? '', /Disconnected/);
@@ -249,6 +237,7 @@ test('unavailable is broadcast at once when a socket without resumption dies', a
   const session = t.server.ctx.sessions.get(j.jid)!;
   if (session.sm) session.sm.id = null;
   const gone = k.next(isPresence(j.jid, 'unavailable'), 800);
+  j.xmpp.reconnect.stop();
   killSocket(j);
   await gone;
   await k.stop();
@@ -276,7 +265,7 @@ test('directed presence to a non-contact gets unavailable when the session ends'
   assert.equal(t.server.ctx.sessions.get(l2.jid)!.directedPresence.size, 0);
   const before = m.received.length;
   await l2.stop();
-  await pause(200);
+  await sleep(200);
   assert.equal(m.received.slice(before).filter(isPresence(l2.jid, 'unavailable')).length, 0);
   await m.stop();
 });

@@ -1,6 +1,6 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startWithUsers, type TestServer } from '../helpers/server.ts';
 import { errorConditionOf, is, isIq, NS, RawTcp, waitHook } from '../helpers/raw.ts';
 
 type Raw = RawTcp & { jid: string };
@@ -20,9 +20,7 @@ const chat = (to: string, id: string, body: string, type = 'chat') => `<message 
 describe('stream management (XEP-0198)', () => {
   let t: TestServer;
   before(async () => {
-    t = await startTestServer({ streamManagement: { resumeTimeoutSeconds: 30 } });
-    await t.addUser('alice');
-    await t.addUser('bob');
+    t = await startWithUsers(['alice', 'bob'], { streamManagement: { resumeTimeoutSeconds: 30 } });
   });
   after(() => t.stop());
 
@@ -142,8 +140,7 @@ describe('stream management (XEP-0198)', () => {
 describe('hibernation timeout', () => {
   let t: TestServer;
   before(async () => {
-    t = await startTestServer({ streamManagement: { resumeTimeoutSeconds: 1 } });
-    for (const u of ['alice', 'bob', 'carol']) await t.addUser(u);
+    t = await startWithUsers(['alice', 'bob', 'carol'], { streamManagement: { resumeTimeoutSeconds: 1 } });
   });
   after(() => t.stop());
 
@@ -225,8 +222,7 @@ describe('hibernation timeout', () => {
 describe('unacknowledged queue limit', () => {
   let t: TestServer;
   before(async () => {
-    t = await startTestServer({ streamManagement: { resumeTimeoutSeconds: 30, maxQueue: 3 } });
-    for (const u of ['dave', 'erin']) await t.addUser(u);
+    t = await startWithUsers(['dave', 'erin'], { streamManagement: { resumeTimeoutSeconds: 30, maxQueue: 3 } });
   });
   after(() => t.stop());
 

@@ -1,7 +1,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startWithUsers, type TestServer } from '../helpers/server.ts';
 import { errorConditionOf, is, isIq, NS, RawTcp, RawWs, streamErrorCondition } from '../helpers/raw.ts';
 import { selfSignedPaths } from '../../src/transport/tls.ts';
 
@@ -9,9 +9,7 @@ const LIMITS = { maxStanzaBytes: 4096, maxDepth: 8, rateBytesPerSecond: 4096, ra
 
 let t: TestServer;
 before(async () => {
-  t = await startTestServer({ limits: LIMITS });
-  await t.addUser('alice');
-  await t.addUser('bob');
+  t = await startWithUsers(['alice', 'bob'], { limits: LIMITS });
 });
 after(() => t.stop());
 
@@ -135,8 +133,7 @@ describe('stream errors over raw TCP', () => {
 describe('authentication timeout', () => {
   let slow: TestServer;
   before(async () => {
-    slow = await startTestServer({ limits: { authTimeoutSeconds: 1 } });
-    await slow.addUser('bob');
+    slow = await startWithUsers(['bob'], { limits: { authTimeoutSeconds: 1 } });
   });
   after(() => slow.stop());
 
@@ -212,12 +209,11 @@ describe('TLS and SASL', () => {
 describe('TLS required, authentication throttled', () => {
   let strict: TestServer;
   before(async () => {
-    strict = await startTestServer({
+    strict = await startWithUsers(['carol'], {
       c2s: { requireTls: true },
       http: { trustedProxies: ['192.0.2.0/24', '127.0.0.1'] },
       limits: { authFailuresPerMinute: 3 },
     });
-    await strict.addUser('carol');
   });
   after(() => strict.stop());
 

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import xml from '@xmpp/xml';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startWithUsers, type TestServer } from '../helpers/server.ts';
 import { parseFrame } from '../../src/xml/frame-parser.ts';
 import type { Connection, ConnectionHandler } from '../../src/transport/connection.ts';
 
@@ -46,8 +46,7 @@ class RemotePlainConnection implements Connection {
 
 let t: TestServer;
 before(async () => {
-  t = await startTestServer({ c2s: { requireTls: true } });
-  await t.addUser('carol');
+  t = await startWithUsers(['carol'], { c2s: { requireTls: true } });
 });
 after(() => t.stop());
 

@@ -3,12 +3,18 @@ declare module '@xmpp/client' {
   import type { Element } from '@xmpp/xml';
   import type { EventEmitter } from 'node:events';
   import xmlFn from '@xmpp/xml';
+  import type { Socket as NodeSocket } from 'node:net';
+  import type { WebSocket } from 'ws';
   export const xml: typeof xmlFn;
   export function jid(s: string): { toString(): string; bare(): { toString(): string }; local: string; domain: string; resource: string };
   export interface Client extends EventEmitter {
     jid: { toString(): string; bare(): { toString(): string } } | null;
     status: string;
-    socket: { destroy(): void; end(): void } | null;
+    /**
+     * The transport's wrapper (@xmpp/tls's Socket after STARTTLS, @xmpp/websocket's Socket);
+     * the underlying socket is `socket.socket`: a Node TLSSocket, or a WebSocket.
+     */
+    socket: { socket: NodeSocket | WebSocket | null; secure: boolean; end(): void } | null;
     start(): Promise<unknown>;
     stop(): Promise<void>;
     send(...el: Element[]): Promise<void>;

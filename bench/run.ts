@@ -95,7 +95,8 @@ async function main(): Promise<number> {
   const external = args.str.has('host') || args.num.has('port');
   const host = args.str.get('host') ?? '127.0.0.1';
   if (!LOOPBACK.test(host)) throw new Error(`--host must be a loopback address (got ${host})`);
-  const command = `node --import tsx bench/run.ts ${process.argv.slice(2).join(' ')}`.trim();
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  const command = `node --import tsx bench/run.ts ${process.argv.slice(2).map(quote).join(' ')}`.trim();
   const profDir = args.str.get('cpu-prof');
   if (profDir) mkdirSync(profDir, { recursive: true });
   const timeoutS = args.num.get('scenario-timeout') ?? 600;

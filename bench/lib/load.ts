@@ -1,4 +1,5 @@
 import { escapeXml, RawClient, type Target } from './client.ts';
+import { processSyscalls } from './server.ts';
 import { CpuMeter, now, pool, Recorder, round, sleep, until } from './util.ts';
 
 /**
@@ -68,6 +69,10 @@ export interface LoadResult {
   samples: number;
   generatorCpuPct: number;
   serverCpuPct: number | null;
+  otherCpuPct: number;
+  /** write(2)-family calls of the server per second, and deliveries per such call (batching). */
+  serverWritesPerSecond: number | null;
+  deliveriesPerWrite: number | null;
 }
 
 /** Drives groupchat traffic over `groups`; call `closedLoop` or `fixedRate`, then `finish`. */
@@ -137,12 +142,14 @@ export class Load {
     this.windowDeliveries = 0;
     this.windowSent = 0;
     const cpu = new CpuMeter(this.serverPid);
+    const io0 = this.serverPid ? processSyscalls(this.serverPid) : null;
     const t0 = now();
     this.measuring = true;
     await sleep(durationS * 1000);
     this.measuring = false;
     const secs = (now() - t0) / 1000;
     const usage = cpu.read();
+    const writes = io0 && this.serverPid ? processSyscalls(this.serverPid).writes - io0.writes : NaN;
     const lat = this.rec.summary();
     return {
       seconds: round(secs),
@@ -154,6 +161,8 @@ export class Load {
       max: lat.max,
       samples: lat.count,
       ...usage,
+      serverWritesPerSecond: Number.isFinite(writes) ? Math.round(writes / secs) : null,
+      deliveriesPerWrite: Number.isFinite(writes) && writes > 0 ? round(this.windowDeliveries / writes, 1) : null,
     };
   }
 

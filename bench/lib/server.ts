@@ -174,3 +174,15 @@ export function processRssKiB(pid: number): number {
     return NaN;
   }
 }
+
+/** Read and write system calls made so far by a process (/proc/<pid>/io syscr, syscw). */
+export function processSyscalls(pid: number): { reads: number; writes: number } {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const r = /syscr:\s+(\d+)/.exec(io);
+    const w = /syscw:\s+(\d+)/.exec(io);
+    return { reads: Number(r?.[1] ?? NaN), writes: Number(w?.[1] ?? NaN) };
+  } catch {
+    return { reads: NaN, writes: NaN };
+  }
+}

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { processCpuSeconds } from './server.ts';
@@ -67,21 +67,44 @@ export function round(x: number, digits = 2): number {
   return Math.round(x * f) / f;
 }
 
-/** CPU use of the generator and of the server child over a window, in percent of one core. */
+/** Busy CPU seconds of the whole machine (all cores), from /proc/stat. */
+export function machineBusySeconds(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal ...: busy = all but idle and iowait.
+    const busy = f.reduce((a, b) => a + b, 0) - (f[3] ?? 0) - (f[4] ?? 0);
+    return busy / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * CPU use over a window, in percent of one core: the generator, the server (when its pid is
+ * known), and everything else on the machine (other work skews the figures: compare runs
+ * where it is near 0).
+ */
 export class CpuMeter {
   private t0 = now();
   private gen0 = process.cpuUsage();
   private srv0: number;
+  private all0 = machineBusySeconds();
   constructor(private readonly serverPid: number | null) {
     this.srv0 = serverPid ? processCpuSeconds(serverPid) : NaN;
   }
 
-  read(): { generatorCpuPct: number; serverCpuPct: number | null } {
+  read(): { generatorCpuPct: number; serverCpuPct: number | null; otherCpuPct: number } {
     const secs = (now() - this.t0) / 1000;
     const g = process.cpuUsage(this.gen0);
-    const gen = ((g.user + g.system) / 1e6 / secs) * 100;
-    const srv = this.serverPid ? ((processCpuSeconds(this.serverPid) - this.srv0) / secs) * 100 : null;
-    return { generatorCpuPct: Math.round(gen), serverCpuPct: srv === null ? null : Math.round(srv) };
+    const genS = (g.user + g.system) / 1e6;
+    const srvS = this.serverPid ? processCpuSeconds(this.serverPid) - this.srv0 : 0;
+    const other = machineBusySeconds() - this.all0 - genS - srvS;
+    return {
+      generatorCpuPct: Math.round((genS / secs) * 100),
+      serverCpuPct: this.serverPid ? Math.round((srvS / secs) * 100) : null,
+      otherCpuPct: Math.max(0, Math.round((other / secs) * 100)),
+    };
   }
 }
 

@@ -15,8 +15,8 @@ if [ "$(id -u)" = 0 ] && id prosody >/dev/null 2>&1; then
   chown -R prosody "$PROSODY_BENCH_DIR"
   cp "$here/prosody.cfg.lua" "$PROSODY_BENCH_DIR/prosody.cfg.lua"
   chown prosody "$PROSODY_BENCH_DIR/prosody.cfg.lua"
-  ulimit -n "$(ulimit -Hn)"
-  exec su -s /bin/sh prosody -c "PROSODY_BENCH_DIR='$PROSODY_BENCH_DIR' PROSODY_BENCH_C2S='$PROSODY_BENCH_C2S' PROSODY_BENCH_HTTP='$PROSODY_BENCH_HTTP' exec prosody -F --config '$PROSODY_BENCH_DIR/prosody.cfg.lua'"
+  # su resets the soft descriptor limit (1024 here): raise it again inside.
+  exec su -s /bin/sh prosody -c "ulimit -n \"\$(ulimit -Hn)\"; PROSODY_BENCH_DIR='$PROSODY_BENCH_DIR' PROSODY_BENCH_C2S='$PROSODY_BENCH_C2S' PROSODY_BENCH_HTTP='$PROSODY_BENCH_HTTP' exec prosody -F --config '$PROSODY_BENCH_DIR/prosody.cfg.lua'"
 fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 exec prosody -F --config "$here/prosody.cfg.lua"

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { RawClient } from '../lib/client.ts';
 import { PASSWORD } from '../lib/load.ts';
 import { processRssKiB } from '../lib/server.ts';
-import { now, pool, round, sleep } from '../lib/util.ts';
+import { CpuMeter, now, pool, round, sleep } from '../lib/util.ts';
 import type { Scenario } from './context.ts';
 
 function openFileLimit(): number {
@@ -45,8 +45,10 @@ export const idle: Scenario = {
     await sleep(2000);
     const before = pid ? processRssKiB(pid) : NaN;
     t = now();
+    const meter = new CpuMeter(pid);
     const clients = await pool(names, opt('concurrency', 200), (name) => RawClient.login(target, name, PASSWORD, { register: false, presence: true }));
     const connectMs = now() - t;
+    const usage = meter.read();
     log(`${n} connections bound and available (${Math.round(connectMs)} ms)`);
     await sleep(opt('settle', 5) * 1000);
     const after = pid ? processRssKiB(pid) : NaN;
@@ -62,6 +64,8 @@ export const idle: Scenario = {
       rssPerConnectionKiB: pid ? round((after - before) / n, 1) : undefined,
       connectSeconds: round(connectMs / 1000),
       loginsPerSecond: Math.round(n / (connectMs / 1000)),
+      serverCpuPct: usage.serverCpuPct,
+      otherCpuPct: usage.otherCpuPct,
       registrationsPerSecond: Math.round(n / (registerMs / 1000)),
       generatorRssKiB: generatorRss,
     };

@@ -1,7 +1,7 @@
 import { attr } from '../lib/client.ts';
 import { closeAll, loginMany, RUN_ID } from '../lib/load.ts';
 import { processCpuSeconds } from '../lib/server.ts';
-import { now, round, until } from '../lib/util.ts';
+import { CpuMeter, now, round, until } from '../lib/util.ts';
 import type { Scenario } from './context.ts';
 
 /**
@@ -31,6 +31,7 @@ export const joins: Scenario = {
       };
     });
     const cpu0 = pid ? processCpuSeconds(pid) : NaN;
+    const meter = new CpuMeter(pid);
     t = now();
     const joined = new Array<number>(n).fill(NaN);
     const all = Promise.all(
@@ -46,6 +47,7 @@ export const joins: Scenario = {
     const converged = await until(() => seen.every((x) => x >= total), 120_000, 10);
     const convergedMs = now() - t;
     const cpu = pid ? processCpuSeconds(pid) - cpu0 : NaN;
+    const usage = meter.read();
     const sorted = [...joined].sort((a, b) => a - b);
     log(`last joined after ${Math.round(lastInMs)} ms; everyone saw everyone: ${converged} after ${Math.round(convergedMs)} ms`);
     const presencesDelivered = seen.reduce((a, b) => a + b, 0);
@@ -58,6 +60,7 @@ export const joins: Scenario = {
       allPresencesMs: converged ? Math.round(convergedMs) : null,
       presencesDelivered,
       serverCpuSeconds: pid ? round(cpu) : undefined,
+      otherCpuPct: usage.otherCpuPct,
       loginSeconds: round(loginMs / 1000),
       loginsPerSecond: Math.round((n + 1) / (loginMs / 1000)),
     };

@@ -2,7 +2,7 @@ import http from 'node:http';
 import { attr, escapeXml, hasCode, isError, type Target } from '../lib/client.ts';
 import { closeAll, loginMany, RUN_ID } from '../lib/load.ts';
 import { processCpuSeconds } from '../lib/server.ts';
-import { now, pool, round, until } from '../lib/util.ts';
+import { CpuMeter, now, pool, round, until } from '../lib/util.ts';
 import type { Scenario } from './context.ts';
 
 const NS_PUSH = 'urn:xmpp:push:0';
@@ -68,11 +68,11 @@ function sseCounter(t: Target, marker: string): Promise<{ count: () => number; l
  */
 export const push: Scenario = {
   name: 'push',
-  describe: '--members (1000) absent registered members with push enabled, --messages (20) posted: notifications/s at the built-in app server',
+  describe: '--members (1000) absent registered members with push enabled, --messages (50) posted: notifications/s at the built-in app server',
   config: { push: { mucPolicy: 'all' } },
   async run({ target, pid, opt, log }) {
     const members = opt('members', 1000);
-    const messages = opt('messages', 20);
+    const messages = opt('messages', 50);
     const room = `push-${RUN_ID}@${target.muc}`;
     const nodePrefix = `bench-${RUN_ID}-`;
     if (target.httpPort === null) throw new Skip('no HTTP port to count notifications on (pass --http-port for an external server)');
@@ -133,12 +133,14 @@ export const push: Scenario = {
         }
       };
       const cpu0 = pid ? processCpuSeconds(pid) : NaN;
+      const meter = new CpuMeter(pid);
       t = now();
       for (let i = 0; i < inflight; i++) sendNext();
       const done = await until(() => sse.count() >= expected, opt('timeout', 120) * 1000, 5);
       const got = sse.count();
       const elapsed = ((done ? sse.last() : now()) - t) / 1000;
       const cpu = pid ? processCpuSeconds(pid) - cpu0 : NaN;
+      const usage = meter.read();
       log(`${got}/${expected} notifications in ${elapsed.toFixed(2)} s (${echoed} echoes)`);
 
       // One node's record over HTTP, as a cross-check.
@@ -162,6 +164,7 @@ export const push: Scenario = {
         seconds: round(elapsed),
         notificationsPerSecond: Math.round(got / elapsed),
         serverCpuSeconds: pid ? round(cpu) : undefined,
+        otherCpuPct: usage.otherCpuPct,
         node0Stored: stored,
         node0LastMessageCount: typeof lastCount === 'object' ? null : (lastCount as string | number),
       };

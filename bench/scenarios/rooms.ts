@@ -44,6 +44,8 @@ export const rooms: Scenario = {
       max: r.max,
       serverCpuPct: r.serverCpuPct,
       generatorCpuPct: r.generatorCpuPct,
+      otherCpuPct: r.otherCpuPct,
+      deliveriesPerWrite: r.deliveriesPerWrite,
       missingDeliveries: missing,
       seconds: r.seconds,
       latencyUnit: 'ms',

@@ -15,12 +15,16 @@ export async function credentialsFor(password: string): ReturnType<typeof derive
   }
 }
 
+/** Reads the password (flag or stdin) before any store is opened, and derives its credentials. */
+export async function readCredentials(opts: PasswordOptions): ReturnType<typeof deriveCredentials> {
+  return credentialsFor(await readPassword(opts.password));
+}
+
 /** `mucpush adduser JID [--password P]` */
 export async function addUser(jidArg: string, opts: PasswordOptions): Promise<void> {
   const { config } = await resolveConfig(opts);
   const { username, jid } = accountOf(config, jidArg);
-  const password = await readPassword(opts.password);
-  const credentials = await credentialsFor(password);
+  const credentials = await readCredentials(opts);
   await withStore(config, async (store) => {
     const accounts = new AccountStore(store);
     if (await accounts.exists(username)) throw new UserError(`${jid} already exists (use passwd to change its password)`);

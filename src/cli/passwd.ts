@@ -1,14 +1,13 @@
 import { AccountStore } from '../store/accounts.ts';
-import { credentialsFor, type PasswordOptions } from './adduser.ts';
-import { accountOf, readPassword, resolveConfig, UserError, withStore } from './common.ts';
+import { readCredentials, type PasswordOptions } from './adduser.ts';
+import { accountOf, resolveConfig, UserError, withStore } from './common.ts';
 
 /** `mucpush passwd JID [--password P]` */
 export async function changePassword(jidArg: string, opts: PasswordOptions): Promise<void> {
   const { config } = await resolveConfig(opts);
   const { username, jid } = accountOf(config, jidArg);
   // Read the password before opening the store: the database stays locked for as short a time as possible.
-  const password = await readPassword(opts.password);
-  const credentials = await credentialsFor(password);
+  const credentials = await readCredentials(opts);
   await withStore(config, async (store) => {
     const accounts = new AccountStore(store);
     const account = await accounts.get(username);

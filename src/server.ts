@@ -66,10 +66,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const push = await installPush(ctx, host, muc);
   stoppers.push(() => push.stop());
 
-  const secureContext = createSecureContext(await loadTlsMaterial(config));
+  const tlsMaterial = await loadTlsMaterial(config);
+  const secureContext = createSecureContext(tlsMaterial);
   const throttle = new AuthThrottle(config.limits.authFailuresPerMinute);
   const track = (conn: Connection) => void new C2sStream(conn, { ctx, host, lifecycle, throttle });
-  const tcpOpts: TcpOptions = { ...config.limits, secureContext };
+  const tcpOpts: TcpOptions = { ...config.limits, secureContext, tlsMaterial };
   const servers: net.Server[] = [];
   servers.push(await listenTcp(config.c2s.host, config.c2s.port, tcpOpts, false, track));
   if (config.c2s.directTlsPort !== null) servers.push(await listenTcp(config.c2s.host, config.c2s.directTlsPort, tcpOpts, true, track));

@@ -10,6 +10,8 @@ export interface TcpOptions {
   rateBytesPerSecond: number;
   rateBurstBytes: number;
   secureContext: tls.SecureContext;
+  /** PEM key and certificate: a direct-TLS listener needs them (it ignores `secureContext`). */
+  tlsMaterial: { key: string; cert: string };
 }
 
 /** An XMPP stream over TCP (RFC 6120), with STARTTLS or direct TLS. */
@@ -137,7 +139,7 @@ export function listenTcp(
   onConnection: (conn: TcpConnection) => void,
 ): Promise<net.Server> {
   const server = directTls
-    ? tls.createServer({ secureContext: opts.secureContext }, (s) => onConnection(new TcpConnection(s, opts, true)))
+    ? tls.createServer({ key: opts.tlsMaterial.key, cert: opts.tlsMaterial.cert }, (s) => onConnection(new TcpConnection(s, opts, true)))
     : net.createServer((s) => onConnection(new TcpConnection(s, opts, false)));
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -63,7 +63,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   if (muc) stoppers.push(() => muc.shutdown());
   const appServer = config.appServer.domain ? await installAppServer(ctx, host, http, config.appServer.domain) : null;
   if (appServer) stoppers.push(() => appServer.stop());
-  const push = await installPush(ctx, host, muc);
+  const push = await installPush(ctx, host, muc, appServer?.app ?? null);
   stoppers.push(() => push.stop());
 
   const tlsMaterial = await loadTlsMaterial(config);

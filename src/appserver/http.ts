@@ -43,8 +43,17 @@ export function installAppServerHttp(app: AppServer, httpServer: HttpServer): ()
     });
     res.write('retry: 2000\n: connected\n\n');
     streams.add(res);
-    const off = app.onNotification((n: PushNotificationRecord, seq: number) => {
-      if (node === null || n.node === node) res.write(`id: ${seq}\ndata: ${JSON.stringify(n)}\n\n`);
+    // Events are gathered and written once per turn: a room's fan-out is one write, not hundreds.
+    let pending = '';
+    const flush = () => {
+      const out = pending;
+      pending = '';
+      if (out && !res.writableEnded && !res.destroyed) res.write(out);
+    };
+    const off = app.onNotification((n: PushNotificationRecord, seq: number, data: string) => {
+      if (node !== null && n.node !== node) return;
+      if (pending === '') queueMicrotask(flush);
+      pending += `id: ${seq}\ndata: ${data}\n\n`;
     });
     const done = () => {
       off();

@@ -26,7 +26,7 @@ export async function installAppServer(
   await app.load();
   host.disco.addItem(domain, 'Push notifications');
   const webhooks = new Webhooks(ctx.log, ctx.config.appServer.webhook, ctx.config.appServer.nodeWebhooks, webhookOptions);
-  if (webhooks.enabled) app.onNotification((n) => webhooks.deliver(n));
+  if (webhooks.enabled) app.onNotification((n, _seq, json) => webhooks.deliver(n, json));
   const stopHttp = installAppServerHttp(app, http);
   return {
     app,

@@ -44,14 +44,15 @@ export class Webhooks {
     return this.global !== null || Object.keys(this.perNode).length > 0;
   }
 
-  deliver(record: PushNotificationRecord): void {
+  /** Posts `record` (whose JSON the caller may have made already) to its URLs. */
+  deliver(record: PushNotificationRecord, json?: string): void {
     if (this.stopped) return;
     const urls = new Set<string>();
     if (this.global) urls.add(this.global);
     const own = this.perNode[record.node];
     if (own) urls.add(own);
     if (urls.size === 0) return;
-    const body = JSON.stringify(record);
+    const body = json ?? JSON.stringify(record);
     for (const url of urls) {
       if (this.pending >= this.opts.maxPending) {
         this.stats.dropped++;

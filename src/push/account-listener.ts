@@ -5,7 +5,7 @@ import type { Session } from '../stream/session.ts';
 import type { Element } from '../xml/element.ts';
 import { NS } from '../xml/ns.ts';
 import type { PushDispatcher } from './dispatcher.ts';
-import { summarize } from './notification.ts';
+import { PushContent } from './notification.ts';
 import { mentions, pushableMessage } from './policy.ts';
 import type { Registrations } from './registrations.ts';
 
@@ -41,7 +41,10 @@ export function installAccountListener(ctx: ServerContext, muc: MucService | nul
     const from = parseJid(message.attrs.from as string | undefined);
     const groupish = message.attrs.type === 'groupchat' || message.getChild('x', NS.MUC_USER) !== undefined;
     const sender = from ? (groupish ? from.full : from.bare) : null;
-    for (const reg of registrations.forAccount(user)) dispatcher.push(reg, domain, summarize(ctx.config.push, count, sender, body, true));
+    const regs = registrations.forAccount(user);
+    if (regs.length === 0) return;
+    const content = PushContent.of(ctx.config.push, domain, sender, body, true);
+    for (const reg of regs) dispatcher.push(reg, content, count);
   };
 
   /** A groupchat message is worth a push only when it mentions the user, and the room's own push does not cover them. */

@@ -4,13 +4,13 @@ import type { MucService } from '../muc/service.ts';
 import { parseFrame } from '../xml/frame-parser.ts';
 import type { Element } from '../xml/element.ts';
 import { installAccountListener } from './account-listener.ts';
-import { PushDispatcher, type PushOutcome, type PushStats } from './dispatcher.ts';
+import { PushDispatcher, type LocalAppServer, type PushOutcome, type PushStats } from './dispatcher.ts';
 import { installEnable } from './enable.ts';
 import { installMucListener } from './muc-listener.ts';
 import { Registrations } from './registrations.ts';
 import { UnreadCounter } from './unread.ts';
 
-export type { PushOutcome, PushStats } from './dispatcher.ts';
+export type { LocalAppServer, PushOutcome, PushStats } from './dispatcher.ts';
 export type { PushRegistration } from './registrations.ts';
 
 /** XEP-0357 on this server: registrations, the room and account listeners, the dispatcher. */
@@ -26,9 +26,10 @@ export interface PushService {
 
 /**
  * Installs push after the MUC service: it only listens to room and session events, and answers
- * <enable/>/<disable/> on the MUC service, on rooms and on accounts.
+ * <enable/>/<disable/> on the MUC service, on rooms and on accounts. Notifications for the
+ * built-in app server (`localAppServer`) are handed to it directly instead of routed.
  */
-export async function installPush(ctx: ServerContext, host: Host, muc: MucService | null): Promise<PushService> {
+export async function installPush(ctx: ServerContext, host: Host, muc: MucService | null, localAppServer: LocalAppServer | null = null): Promise<PushService> {
   const parseForm = (text: string): Element | null => {
     try {
       return parseFrame(text, ctx.config.limits);
@@ -40,6 +41,7 @@ export async function installPush(ctx: ServerContext, host: Host, muc: MucServic
   const registrations = new Registrations(ctx.store, ctx.config.push.maxDevices, parseForm, ctx.log);
   await registrations.load();
   const dispatcher = new PushDispatcher(ctx, registrations);
+  dispatcher.attachLocal(localAppServer);
   const unread = new UnreadCounter();
   installEnable(ctx, host, muc, registrations);
   if (muc) installMucListener(ctx, muc, registrations, dispatcher, unread);

@@ -5,7 +5,7 @@ import type { Room } from '../muc/room.ts';
 import type { Element } from '../xml/element.ts';
 import { NS } from '../xml/ns.ts';
 import type { PushDispatcher } from './dispatcher.ts';
-import { summarize } from './notification.ts';
+import { PushContent } from './notification.ts';
 import { effectivePolicy, mentions } from './policy.ts';
 import type { PushRegistration, Registrations } from './registrations.ts';
 import type { UnreadCounter } from './unread.ts';
@@ -41,14 +41,12 @@ export function installMucListener(ctx: ServerContext, muc: MucService, registra
   };
 
   /** Sends to each device once: the MUC-service and the room registration may name the same one. */
-  const send = (regs: readonly PushRegistration[], stanzaId: string, from: string, count: number, sender: string, body: string) => {
-    const seen = new Set<string>();
-    for (const reg of regs) {
-      const device = `${reg.jid}\u0000${reg.node}`;
-      if (seen.has(device)) continue;
-      seen.add(device);
+  const send = (regs: readonly PushRegistration[], stanzaId: string, content: PushContent, count: number) => {
+    for (let i = 0; i < regs.length; i++) {
+      const reg = regs[i]!;
+      if (i > 0 && sameDeviceBefore(regs, i)) continue;
       if (!registrations.markPushed(reg, stanzaId)) continue;
-      dispatcher.push(reg, from, summarize(ctx.config.push, count, sender, body, true));
+      dispatcher.push(reg, content, count);
     }
   };
 
@@ -56,17 +54,21 @@ export function installMucListener(ctx: ServerContext, muc: MucService, registra
     if (!body || !body.trim() || !registrations.anyMuc) return;
     const policy = effectivePolicy(room.config.pushPolicy, ctx.config.push.mucPolicy);
     const sender = stanza.attrs.from as string;
+    const nicks = room.record.nicks;
+    // Who is absent and what they have unread is settled now; the notifications themselves are
+    // queued and sent over the next turns, all sharing one content.
     let present: Set<string> | null = null;
-    for (const bare in room.record.nicks) {
+    let content: PushContent | null = null;
+    for (const bare in nicks) {
       if (bare === occupant.bare) continue;
       const regs = registrations.forRoom(bare, room.jid);
       if (regs.length === 0) continue;
       present ??= presentUsers(room);
       if (present.has(bare)) continue;
       const count = unread.bump(room.jid.bare, bare, stanzaId);
-      const nick = room.record.nicks[bare]!;
-      if (policy === 'mentions' && !mentions(stanza, body, { nick, bare, room: room.jid.bare })) continue;
-      send(regs, stanzaId, room.jid.domain, count, sender, body);
+      if (policy === 'mentions' && !mentions(stanza, body, { nick: nicks[bare]!, bare, room: room.jid.bare })) continue;
+      content ??= PushContent.of(ctx.config.push, room.jid.domain, sender, body, true);
+      send(regs, stanzaId, content, count);
     }
   });
 
@@ -81,7 +83,7 @@ export function installMucListener(ctx: ServerContext, muc: MucService, registra
     if (regs.length === 0) return;
     const stanzaId = stanzaIdOf(undelivered, room.jid.bare);
     const count = unread.bump(room.jid.bare, occupant.bare, stanzaId);
-    send(regs, stanzaId, room.jid.domain, count, sender, body);
+    send(regs, stanzaId, PushContent.of(ctx.config.push, room.jid.domain, sender, body, true), count);
   });
 
   // Back in the room (joined, or a session resumed): nothing is unread any more.
@@ -90,6 +92,13 @@ export function installMucListener(ctx: ServerContext, muc: MucService, registra
     for (const room of muc.roomsOf(session.jid.full)) unread.reset(room.jid.bare, session.jid.bare);
   });
   muc.hooks.on('room:destroyed', ({ room }) => void unread.dropRoom(room.jid.bare));
+}
+
+/** Whether a registration before `i` names the same device (app server and node) as `regs[i]`. */
+function sameDeviceBefore(regs: readonly PushRegistration[], i: number): boolean {
+  const { jid, node } = regs[i]!;
+  for (let j = 0; j < i; j++) if (regs[j]!.jid === jid && regs[j]!.node === node) return true;
+  return false;
 }
 
 function stanzaIdOf(message: Element, room: string): string {

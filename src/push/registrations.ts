@@ -3,6 +3,7 @@ import type { Jid } from '../core/jid.ts';
 import { PushStore, pushKey, type PushRegistrationRecord, type PushScope } from '../store/push.ts';
 import type { Store } from '../store/db.ts';
 import type { Element } from '../xml/element.ts';
+import { seenRecently } from './recent.ts';
 
 /** A registration as kept in memory: the stored record plus what the hot path needs. */
 export interface PushRegistration extends PushRegistrationRecord {
@@ -12,6 +13,8 @@ export interface PushRegistration extends PushRegistrationRecord {
   /** Stanza ids pushed lately through this registration: one message never pushes twice. */
   recent: string[];
   removed: boolean;
+  /** What the dispatcher works out once for all of this registration's notifications. */
+  prepared?: { secret: string | null; options: Element | null };
 }
 
 export interface EnableRequest {
@@ -36,6 +39,12 @@ function recordOf(r: PushRegistration): PushRegistrationRecord {
  */
 export class Registrations {
   private readonly byUser = new Map<string, PushRegistration[]>();
+  /**
+   * What `forRoom` and `forAccount` answered, by user, then by room bare JID (`''` for the
+   * account scope): a room message asks for every registered member, so the lists are worked
+   * out once and kept until that user's registrations change.
+   */
+  private readonly views = new Map<string, Map<string, readonly PushRegistration[]>>();
   private readonly store: PushStore;
   /** Users with at least one MUC-scope registration: lets a room message skip all work. */
   private mucUsers = 0;
@@ -73,13 +82,30 @@ export class Registrations {
   forRoom(user: string, room: Jid): readonly PushRegistration[] {
     const list = this.byUser.get(user);
     if (!list) return NONE;
+    let views = this.views.get(user);
+    const cached = views?.get(room.bare);
+    if (cached) return cached;
     const service = `muc:${room.domain}`;
     const own = `room:${room.bare}`;
-    return list.filter((r) => r.scope === service || r.scope === own);
+    const found = list.filter((r) => r.scope === service || r.scope === own);
+    const view = found.length ? found : NONE;
+    if (!views) this.views.set(user, (views = new Map()));
+    views.set(room.bare, view);
+    return view;
   }
 
-  forAccount(user: string): PushRegistration[] {
-    return (this.byUser.get(user) ?? []).filter((r) => r.scope === 'account');
+  /** Registrations for the user's own 1:1 messages (scope `account`). */
+  forAccount(user: string): readonly PushRegistration[] {
+    const list = this.byUser.get(user);
+    if (!list) return NONE;
+    let views = this.views.get(user);
+    const cached = views?.get('');
+    if (cached) return cached;
+    const found = list.filter((r) => r.scope === 'account');
+    const view = found.length ? found : NONE;
+    if (!views) this.views.set(user, (views = new Map()));
+    views.set('', view);
+    return view;
   }
 
   /** Adds or refreshes a registration; resolves once it is on disk, with what was dropped. */
@@ -131,7 +157,7 @@ export class Registrations {
   /** Remembers that this message was pushed here; false when it already was. */
   markPushed(r: PushRegistration, stanzaId: string): boolean {
     if (!stanzaId) return true;
-    if (r.recent.includes(stanzaId)) return false;
+    if (seenRecently(r.recent, stanzaId)) return false;
     r.recent.push(stanzaId);
     if (r.recent.length > RECENT) r.recent.shift();
     return true;
@@ -142,10 +168,11 @@ export class Registrations {
   }
 
   private make(r: PushRegistrationRecord, formEl: Element | null): PushRegistration {
-    return { ...r, key: pushKey(r), formEl, recent: [], removed: false };
+    return { ...r, key: pushKey(r), formEl, recent: [], removed: false, prepared: undefined };
   }
 
   private insert(r: PushRegistration): void {
+    this.views.delete(r.user);
     let list = this.byUser.get(r.user);
     if (!list) this.byUser.set(r.user, (list = []));
     if (r.scope !== 'account' && !list.some((x) => x.scope !== 'account')) this.mucUsers++;
@@ -155,6 +182,7 @@ export class Registrations {
 
   private detach(r: PushRegistration): void {
     r.removed = true;
+    this.views.delete(r.user);
     const list = this.byUser.get(r.user);
     if (!list) return;
     const rest = list.filter((x) => x !== r);

@@ -1,3 +1,5 @@
+import { seenRecently } from './recent.ts';
+
 interface Entry {
   count: number;
   /** The last messages counted: one message is never counted twice (message path, then ghost path). */
@@ -23,7 +25,7 @@ export class UnreadCounter {
       users.set(bare, { count: 1, recent: [messageId] });
       return 1;
     }
-    if (messageId && e.recent.includes(messageId)) return e.count;
+    if (messageId && seenRecently(e.recent, messageId)) return e.count;
     e.count++;
     e.recent.push(messageId);
     if (e.recent.length > RECENT) e.recent.shift();

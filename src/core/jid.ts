@@ -20,6 +20,22 @@ function make(local: string, domain: string, resource: string): Jid {
   return { local, domain, resource, bare, full: resource ? `${bare}/${resource}` : bare };
 }
 
+/**
+ * `domainToASCII` (IDNA), remembered: every routed stanza's `to` and `from` are parsed, and a
+ * server sees few distinct domains. Bounded: the memo starts over when it fills up.
+ */
+const asciiDomains = new Map<string, string>();
+const ASCII_DOMAINS_MAX = 1000;
+function toASCII(domain: string): string {
+  let ascii = asciiDomains.get(domain);
+  if (ascii === undefined) {
+    ascii = domainToASCII(domain);
+    if (asciiDomains.size >= ASCII_DOMAINS_MAX) asciiDomains.clear();
+    asciiDomains.set(domain, ascii);
+  }
+  return ascii;
+}
+
 /** Parses and validates a JID; returns undefined when it is malformed (jid-malformed). */
 export function parseJid(input: string | undefined | null): Jid | undefined {
   if (!input || input.length > 3071) return undefined;
@@ -33,7 +49,7 @@ export function parseJid(input: string | undefined | null): Jid | undefined {
   if (slash !== -1 && (resource.length === 0 || resource.length > 1023 || CONTROL.test(resource))) return undefined;
   if (domain.endsWith('.')) domain = domain.slice(0, -1);
   if (!domain || domain.length > 1023 || domain.includes('@')) return undefined;
-  const ascii = domain.startsWith('[') ? domain : domainToASCII(domain);
+  const ascii = domain.startsWith('[') ? domain : toASCII(domain);
   if (!ascii || /[\s/\\?#]/.test(ascii)) return undefined;
   return make(local.normalize('NFKC').toLowerCase(), ascii.toLowerCase(), resource.normalize('NFC'));
 }

@@ -39,8 +39,8 @@ export function installAdmin(muc: MucService): void {
     for (const c of changes) {
       if (c.kind !== 'affiliation') continue;
       before.set(c, room.recordAffiliation(c.bare, c.affiliation));
-      if (c.nick === '') delete room.record.nicks[c.bare];
-      else if (c.nick !== undefined) room.record.nicks[c.bare] = c.nick;
+      if (c.nick === '') room.setRegisteredNick(c.bare, undefined);
+      else if (c.nick !== undefined) room.setRegisteredNick(c.bare, c.nick);
       affiliationsChanged = true;
     }
     if (affiliationsChanged) await room.save();

@@ -100,7 +100,7 @@ export function installRegister(muc: MucService): void {
 
     const aff = room.affiliation(bare);
     const unchanged = room.record.nicks[bare] === nick;
-    room.record.nicks[bare] = nick;
+    room.setRegisteredNick(bare, nick);
     if (aff === 'none') {
       // Saves the record (nick included) and updates the presence of the user's occupant.
       await room.setAffiliation(bare, 'member', undefined, 'registered');
@@ -122,7 +122,7 @@ async function unregister(muc: MucService, room: Room, bare: string): Promise<vo
     return;
   }
   if (room.record.nicks[bare] === undefined) return;
-  delete room.record.nicks[bare];
+  room.setRegisteredNick(bare, undefined);
   await room.save();
   muc.hooks.emit('room:changed', { room });
 }

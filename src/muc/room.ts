@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { monotonicFactory } from 'ulid';
 import { parseJid, type Jid } from '../core/jid.ts';
+import { monotonicUlid } from '../core/ulid.ts';
 import { cloneElement, Element, xml } from '../xml/element.ts';
 import { errorReply, StanzaError } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
@@ -9,7 +9,14 @@ import { Occupant } from './occupant.ts';
 import { mucUserX, occupantIdEl, Prepared, presencePayload } from './stanzas.ts';
 import { AFFILIATION_RANK, ROLE_RANK, type Affiliation, type Role, type RoomRecord } from './types.ts';
 
-const ulid = monotonicFactory();
+const ulid = monotonicUlid();
+
+/** Registered nicks by nick: the first holder in record order, and how many hold each. */
+interface NickIndex {
+  nicks: Record<string, string>;
+  owners: Map<string, string>;
+  holders: Map<string, number>;
+}
 
 /** What ends an occupant's stay, with the status codes XEP-0045 gives each. */
 export interface Removal {
@@ -29,6 +36,8 @@ export class Room {
   readonly occupants = new Map<string, Occupant>();
   /** Occupant by real full JID. */
   readonly bySession = new Map<string, Occupant>();
+  /** `record.nicks` inverted (built on first use; see `nickOwner`, `setRegisteredNick`). */
+  private nickIndex: NickIndex | null = null;
 
   constructor(
     readonly jid: Jid,
@@ -327,7 +336,7 @@ export class Room {
     const before = this.affiliation(bare);
     if (aff === 'none') delete this.record.affiliations[bare];
     else this.record.affiliations[bare] = aff;
-    if (aff === 'none' || aff === 'outcast') delete this.record.nicks[bare];
+    if (aff === 'none' || aff === 'outcast') this.setRegisteredNick(bare, undefined);
     return before;
   }
 
@@ -394,10 +403,58 @@ export class Room {
     }
   }
 
-  /** The bare JID that registered `nick` here, if any. */
+  /**
+   * The bare JID that registered `nick` here, if any (the first in `record.nicks` order, should
+   * two hold it). Answered from an index kept beside `record.nicks`, so a join or a registration
+   * does not scan every registered nick.
+   */
   nickOwner(nick: string): string | undefined {
-    for (const [bare, n] of Object.entries(this.record.nicks)) if (n === nick) return bare;
-    return undefined;
+    let index = this.nickIndex;
+    if (!index || index.nicks !== this.record.nicks) index = this.indexNicks();
+    const bare = index.owners.get(nick);
+    if (bare === undefined || this.record.nicks[bare] === nick) return bare;
+    // record.nicks was changed without setRegisteredNick: index it again.
+    return this.indexNicks().owners.get(nick);
+  }
+
+  /** Registers (or, with undefined, drops) the reserved nick of `bare`; callers save the record. */
+  setRegisteredNick(bare: string, nick: string | undefined): void {
+    const nicks = this.record.nicks;
+    const before = nicks[bare];
+    if (before === nick) return;
+    if (nick === undefined) delete nicks[bare];
+    else nicks[bare] = nick;
+    const index = this.nickIndex;
+    if (!index || index.nicks !== nicks) return;
+    if (before !== undefined) {
+      const holders = (index.holders.get(before) ?? 1) - 1;
+      if (holders === 0) {
+        index.holders.delete(before);
+        index.owners.delete(before);
+      } else {
+        index.holders.set(before, holders);
+        // Another bare JID holds it too: which one comes first is in the record's order.
+        if (index.owners.get(before) === bare) this.nickIndex = null;
+      }
+    }
+    if (nick !== undefined && this.nickIndex) {
+      const holders = index.holders.get(nick) ?? 0;
+      index.holders.set(nick, holders + 1);
+      if (holders === 0) index.owners.set(nick, bare);
+      // A new key goes last, behind the present holder; an existing key keeps its place.
+      else if (before !== undefined) this.nickIndex = null;
+    }
+  }
+
+  private indexNicks(): NickIndex {
+    const owners = new Map<string, string>();
+    const holders = new Map<string, number>();
+    for (const [bare, n] of Object.entries(this.record.nicks)) {
+      if (!owners.has(n)) owners.set(n, bare);
+      holders.set(n, (holders.get(n) ?? 0) + 1);
+    }
+    this.nickIndex = { nicks: this.record.nicks, owners, holders };
+    return this.nickIndex;
   }
 
   async save(): Promise<void> {

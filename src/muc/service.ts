@@ -10,7 +10,7 @@ import { NS } from '../xml/ns.ts';
 import type { RoomEvents } from './events.ts';
 import { Room } from './room.ts';
 import { RoomIqHandlers } from './room-iq.ts';
-import type { Prepared } from './stanzas.ts';
+import { toAttr, type Prepared } from './stanzas.ts';
 import { defaultRoomConfig } from './config.ts';
 import type { RoomNodeHandler } from './disco.ts';
 import type { RoomRecord } from './types.ts';
@@ -35,8 +35,11 @@ export class MucService {
   archive: RoomArchive | null = null;
   private readonly store: RoomStore;
   private readonly justCreated = new WeakSet<Room>();
-  /** Rooms each real full JID is in, so a session's end can be found fast. */
-  private readonly sessionRooms = new Map<string, Set<Room>>();
+  /**
+   * Each real full JID joined anywhere: the rooms it is in (so a session's end can be found
+   * fast) and its ` to="..."` attribute, escaped once at join for every stanza fanned out to it.
+   */
+  private readonly sessionRooms = new Map<string, { rooms: Set<Room>; to: string }>();
   private readonly admins: Set<string>;
 
   constructor(
@@ -61,24 +64,29 @@ export class MucService {
     return this.admins.has(bare);
   }
 
+  /**
+   * Sends a prepared stanza to one real full JID. The router finds the live session (or routes a
+   * copy, which bounces when the session is gone); only the `to` attribute is added here.
+   */
   deliver(to: string, p: Prepared): void {
-    this.ctx.router.deliverPrepared(to, p.el, p.for(to));
+    const joined = this.sessionRooms.get(to);
+    this.ctx.router.deliverPrepared(to, p.el, joined ? p.forAttr(joined.to) : p.for(to));
   }
 
   trackSession(room: Room, full: string, joined: boolean): void {
-    let set = this.sessionRooms.get(full);
+    let entry = this.sessionRooms.get(full);
     if (joined) {
-      if (!set) this.sessionRooms.set(full, (set = new Set()));
-      set.add(room);
-    } else if (set) {
-      set.delete(room);
-      if (set.size === 0) this.sessionRooms.delete(full);
+      if (!entry) this.sessionRooms.set(full, (entry = { rooms: new Set(), to: toAttr(full) }));
+      entry.rooms.add(room);
+    } else if (entry) {
+      entry.rooms.delete(room);
+      if (entry.rooms.size === 0) this.sessionRooms.delete(full);
     }
   }
 
   /** Rooms a real full JID is joined to. */
   roomsOf(full: string): Room[] {
-    return [...(this.sessionRooms.get(full) ?? [])];
+    return [...(this.sessionRooms.get(full)?.rooms ?? [])];
   }
 
   /** True once, for the join that created the room (status 201). */

@@ -3,6 +3,11 @@ import { NS } from '../xml/ns.ts';
 import type { Occupant } from './occupant.ts';
 import type { Affiliation, Role } from './types.ts';
 
+/** The serialized ` to="..."` attribute for a recipient (see `Prepared.forAttr`). */
+export function toAttr(to: string): string {
+  return ` to="${escapeAttr(to)}"`;
+}
+
 /**
  * Serializes once, then gives each recipient its own copy with only `to` differing: the
  * fan-out never builds an element per recipient.
@@ -19,7 +24,12 @@ export class Prepared {
   }
 
   for(to: string): string {
-    return `${this.head} to="${escapeAttr(to)}"${this.tail}`;
+    return this.head + toAttr(to) + this.tail;
+  }
+
+  /** As `for`, with the recipient's ` to="..."` already serialized by `toAttr` (kept per occupant session). */
+  forAttr(attr: string): string {
+    return this.head + attr + this.tail;
   }
 }
 

@@ -39,7 +39,7 @@ export interface RoomRecord {
   jid: string;
   config: RoomConfig;
   affiliations: Record<string, Affiliation>;
-  /** Registered nicks by bare JID (XEP-0045 7.10). */
+  /** Registered nicks by bare JID (XEP-0045 7.10). Change them through `Room.setRegisteredNick` (it keeps `nickOwner`'s index). */
   nicks: Record<string, string>;
   subject: { text: string; nick: string } | null;
   locked: boolean;

@@ -55,14 +55,18 @@ const DELETE_CHUNK = 1000;
  * `<roomJid>\0<ulid>`, so a room's messages are contiguous and in time order, lookup by id is a
  * get, and time bounds are key bounds built from the ulid's time prefix.
  *
- * Appends are collected during an event-loop turn and committed with one durable batch in
- * `setImmediate`; reads first `settle()` so a query sees every message already broadcast.
- * Writes and room deletions run one after another on a single chain.
+ * Appends are committed with durable batches (group commit): the first append after a write
+ * puts a step on the chain that waits for the end of the event-loop turn, then takes every
+ * message appended until it runs (all those of the turn, and while an earlier batch is still
+ * being synced, all those appended meanwhile) into one batch. So there is at most one batch
+ * waiting, however fast messages come, and one `fsync` covers many turns under load. Reads
+ * first `settle()` so a query sees every message already broadcast. Writes and room deletions
+ * run one after another on a single chain.
  */
 export class RoomArchive {
   private readonly kv: KV<StoredMessage>;
-  private queue: Pending[] = [];
-  private scheduled = false;
+  /** Messages for the write step already on the chain, which takes them when it runs; null when none waits. */
+  private waiting: Pending[] | null = null;
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
@@ -72,25 +76,24 @@ export class RoomArchive {
     this.kv = store.sub<StoredMessage>('archive');
   }
 
-  /** Queues a message; it is on disk after the current event-loop turn (see `settle`). */
+  /**
+   * Queues a message; it is on disk after the current event-loop turn, or once the write before
+   * it is (see `settle`).
+   */
   append(roomJid: string, id: string, msg: { xml: string; nick: string; jid: string; time?: number }): void {
     const value: StoredMessage = { xml: msg.xml, nick: msg.nick, jid: msg.jid, time: msg.time ?? decodeTime(id) };
-    this.queue.push({ roomJid, op: this.kv.batchPut(key(roomJid, id), value) });
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
-        this.flush();
-      });
+    const pending: Pending = { roomJid, op: this.kv.batchPut(key(roomJid, id), value) };
+    if (this.waiting) {
+      this.waiting.push(pending);
+      return;
     }
-  }
-
-  /** Starts committing what is queued (in order behind earlier writes). */
-  private flush(): void {
-    if (this.queue.length === 0) return;
-    const ops = this.queue.map((p) => p.op);
-    this.queue = [];
-    this.enqueue(() => this.store.batch(ops), 'archive write');
+    const batch = (this.waiting = [pending]);
+    this.enqueue(async () => {
+      // The rest of this turn's messages (every message of a busy turn is appended before it ends).
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.waiting === batch) this.waiting = null;
+      await this.store.batch(batch.map((p) => p.op));
+    }, 'archive write');
   }
 
   private enqueue(work: () => Promise<void>, what: string): Promise<void> {
@@ -101,7 +104,6 @@ export class RoomArchive {
 
   /** Resolves once every message appended so far (and every deletion) is committed. */
   async settle(): Promise<void> {
-    this.flush();
     await this.chain;
   }
 
@@ -166,7 +168,15 @@ export class RoomArchive {
    * after this call (a room of the same name created again) are kept.
    */
   removeRoom(roomJid: string): Promise<void> {
-    this.queue = this.queue.filter((p) => p.roomJid !== roomJid);
+    const waiting = this.waiting;
+    if (waiting) {
+      // The waiting step writes the other rooms' messages before this deletion; later appends
+      // go to a step behind it.
+      let n = 0;
+      for (const p of waiting) if (p.roomJid !== roomJid) waiting[n++] = p;
+      waiting.length = n;
+      this.waiting = null;
+    }
     return this.enqueue(async () => {
       let ops: BatchOp[] = [];
       for await (const [k] of this.kv.range({ gt: roomJid + SEP, lt: roomJid + END })) {

@@ -1,4 +1,4 @@
-import { monotonicFactory } from 'ulid';
+import { monotonicUlid } from '../core/ulid.ts';
 import type { KV, Store } from './db.ts';
 
 export interface OfflineMessage {
@@ -17,7 +17,7 @@ const ownerRange = (owner: string) => ({ gte: `${owner}${SEP}`, lt: `${owner}\u0
  */
 export class OfflineStore {
   private readonly kv: KV<OfflineMessage>;
-  private readonly nextId = monotonicFactory();
+  private readonly nextId = monotonicUlid();
   /** Count per owner, filled by one scan on first use; all writes go through this instance. */
   private readonly counts = new Map<string, number>();
 

@@ -38,7 +38,7 @@ export function installAdmin(muc: MucService): void {
     let affiliationsChanged = false;
     for (const c of changes) {
       if (c.kind !== 'affiliation') continue;
-      before.set(c, room.recordAffiliation(c.bare, c.affiliation));
+      before.set(c, room.recordAffiliation(c.bare, c.affiliation, c.reason));
       if (c.nick === '') room.setRegisteredNick(c.bare, undefined);
       else if (c.nick !== undefined) room.setRegisteredNick(c.bare, c.nick);
       affiliationsChanged = true;
@@ -230,7 +230,10 @@ function affiliationList(room: Room, from: Jid, affiliation: string, query: Elem
       const nick = room.record.nicks[bare] ?? [...room.occupants.values()].find((o) => o.bare === bare)?.nick;
       if (nick) attrs.nick = nick;
     }
-    query.c('item', attrs);
+    const el = query.c('item', attrs);
+    // 9.2: the ban list gives the reason of each ban.
+    const reason = aff === 'outcast' ? room.banReason(bare) : undefined;
+    if (reason) el.c('reason').t(reason);
   }
 }
 

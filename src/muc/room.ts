@@ -38,6 +38,8 @@ export class Room {
   readonly bySession = new Map<string, Occupant>();
   /** `record.nicks` inverted (built on first use; see `nickOwner`, `setRegisteredNick`). */
   private nickIndex: NickIndex | null = null;
+  /** Voice granted to or revoked from unaffiliated users, by bare JID (see `entryRole`); in memory only. */
+  private readonly rememberedRoles = new Map<string, Role>();
 
   constructor(
     readonly jid: Jid,
@@ -57,9 +59,29 @@ export class Room {
     return this.config.whois !== 'anyone';
   }
 
+  /**
+   * The affiliation of a bare JID: service admins own every room; then the JID's own entry; then
+   * a ban of its whole domain (XEP-0045 9.1: an outcast entry may be a bare domain). A domain
+   * entry counts only as a ban: other affiliations are not given to a whole domain.
+   */
   affiliation(bare: string): Affiliation {
     if (this.service.isAdmin(bare)) return 'owner';
-    return this.record.affiliations[bare] ?? 'none';
+    const own = this.record.affiliations[bare];
+    if (own !== undefined) return own;
+    const at = bare.indexOf('@');
+    if (at >= 0 && this.record.affiliations[bare.slice(at + 1)] === 'outcast') return 'outcast';
+    return 'none';
+  }
+
+  /**
+   * The role a user gets on entering: its affiliation's default, except that in a moderated room
+   * an unaffiliated user who had voice revoked or granted keeps that role across visits
+   * (XEP-0045 8.3, 8.4 SHOULD), for as long as this room object lives.
+   */
+  entryRole(bare: string, aff: Affiliation): Role {
+    const role = this.defaultRole(aff);
+    if (aff !== 'none' || !this.config.moderated) return role;
+    return this.rememberedRoles.get(bare) ?? role;
   }
 
   /** The role a user of this affiliation gets on entering. */
@@ -114,7 +136,7 @@ export class Room {
     await this.service.hooks.fire('room:pre-join', { room: this, jid: from, nick, stanza, affiliation: aff });
 
     const isNew = this.service.consumeCreated(this);
-    const occupant = existing ?? new Occupant(nick, from.bare, this.defaultRole(aff), this.occupantIdFor(from.bare));
+    const occupant = existing ?? new Occupant(nick, from.bare, this.entryRole(from.bare, aff), this.occupantIdFor(from.bare));
     occupant.sessions.set(from.full, stanza);
     this.bySession.set(from.full, occupant);
     this.service.trackSession(this, from.full, true);
@@ -332,12 +354,22 @@ export class Room {
    * frees the reserved nick (XEP-0045 9.1). Returns the affiliation it replaced. Callers save,
    * then call applyAffiliation(); setAffiliation() does all three.
    */
-  recordAffiliation(bare: string, aff: Affiliation): Affiliation {
+  recordAffiliation(bare: string, aff: Affiliation, reason?: string): Affiliation {
     const before = this.affiliation(bare);
     if (aff === 'none') delete this.record.affiliations[bare];
     else this.record.affiliations[bare] = aff;
     if (aff === 'none' || aff === 'outcast') this.setRegisteredNick(bare, undefined);
+    // A ban keeps its reason (for the ban list) until the affiliation changes again.
+    if (aff === 'outcast' && reason) (this.record.reasons ??= {})[bare] = reason;
+    else if (this.record.reasons) delete this.record.reasons[bare];
+    // A new affiliation starts from its default role on the next visit.
+    this.rememberedRoles.delete(bare);
     return before;
+  }
+
+  /** The reason recorded with the ban of `bare`, if any. */
+  banReason(bare: string): string | undefined {
+    return this.record.reasons?.[bare];
   }
 
   /**
@@ -348,6 +380,17 @@ export class Room {
    * stays moderator); a lost one resets the role to the default of the new affiliation.
    */
   applyAffiliation(bare: string, before: Affiliation, actor?: Occupant, reason?: string): void {
+    // A bare domain entry (no local part) is a ban of the whole domain: it removes the users of
+    // that domain who have no affiliation of their own; lifting it changes nobody present.
+    if (!bare.includes('@')) {
+      if (this.affiliation(bare) !== 'outcast') return;
+      for (const occupant of [...this.occupants.values()]) {
+        if ((occupant.bare === bare || occupant.bare.endsWith(`@${bare}`)) && this.affiliation(occupant.bare) === 'outcast') {
+          this.removeOccupant(occupant, { reason: 'ban', codes: [301], actor: actor?.nick, text: reason });
+        }
+      }
+      return;
+    }
     const aff = this.affiliation(bare);
     for (const occupant of [...this.occupants.values()]) {
       if (occupant.bare !== bare) continue;
@@ -367,7 +410,7 @@ export class Room {
 
   /** Changes an affiliation, updating the roles of present occupants (XEP-0045 9.x, 10.x). */
   async setAffiliation(bare: string, aff: Affiliation, actor?: Occupant, reason?: string): Promise<void> {
-    const before = this.recordAffiliation(bare, aff);
+    const before = this.recordAffiliation(bare, aff, reason);
     await this.save();
     this.applyAffiliation(bare, before, actor, reason);
     this.service.hooks.emit('room:changed', { room: this });
@@ -384,6 +427,12 @@ export class Room {
       return;
     }
     const wasModerator = occupant.role === 'moderator';
+    // Voice revoked from, or granted to, an unaffiliated user is remembered for its next visit
+    // to this room while moderated (XEP-0045 8.3, 8.4 SHOULD; see entryRole).
+    if (this.affiliation(occupant.bare) === 'none') {
+      if (role === 'visitor') this.rememberedRoles.set(occupant.bare, 'visitor');
+      else if (occupant.role === 'visitor') this.rememberedRoles.set(occupant.bare, 'participant');
+    }
     occupant.role = role;
     this.broadcastPresence(occupant, { selfCodes: [110], removal: { reason: 'leave', codes: [], actor: actor?.nick, text: reason } });
     if (wasModerator !== (role === 'moderator')) this.resyncRealJids(occupant);

@@ -39,6 +39,11 @@ export interface RoomRecord {
   jid: string;
   config: RoomConfig;
   affiliations: Record<string, Affiliation>;
+  /**
+   * The reason given with each ban (outcast affiliation), by bare JID, returned in the ban list
+   * (XEP-0045 9.2); dropped when the affiliation changes again. Absent from older records.
+   */
+  reasons?: Record<string, string>;
   /** Registered nicks by bare JID (XEP-0045 7.10). Change them through `Room.setRegisteredNick` (it keeps `nickOwner`'s index). */
   nicks: Record<string, string>;
   subject: { text: string; nick: string } | null;

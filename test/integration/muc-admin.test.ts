@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Element } from '@xmpp/xml';
 import { startWithUsers, xml, type TestClient, type TestServer } from '../helpers/server.ts';
-import { createNewRoom, join, statusCodes, MUC, MUC_ADMIN, MUC_OWNER, MUC_USER } from '../helpers/muc.ts';
+import { configure, createNewRoom, join, leave, statusCodes, MUC, MUC_ADMIN, MUC_OWNER, MUC_USER } from '../helpers/muc.ts';
 import { DATA, field, STANZAS } from '../helpers/stanza.ts';
 
 // XEP-0045 sections 8 (moderator), 9 (admin) and 10 (owner) use cases, with real clients.
@@ -542,7 +542,7 @@ test('affiliations of absent users are stored and survive a restart', async (tc)
     a!,
     room,
     item({ affiliation: 'member', jid: bare('dave'), nick: 'Davey' }),
-    item({ affiliation: 'outcast', jid: bare('erin') }),
+    item({ affiliation: 'outcast', jid: bare('erin') }, 'Spam'),
     item({ affiliation: 'admin', jid: bare('bob') }),
   );
 
@@ -554,7 +554,7 @@ test('affiliations of absent users are stored and survive a restart', async (tc)
     [bare('dave'), 'Davey'],
     [bare('frank'), undefined],
   ]);
-  assert.deepEqual((await adminGet(a!, room, { affiliation: 'outcast' })).map((i) => i.attrs.jid), [bare('erin')]);
+  assert.deepEqual((await adminGet(a!, room, { affiliation: 'outcast' })).map((i) => [i.attrs.jid, i.getChildText('reason')]), [[bare('erin'), 'Spam']]);
   assert.deepEqual((await adminGet(a!, room, { affiliation: 'admin' })).map((i) => i.attrs.jid), [bare('bob')]);
 
   const [e, b] = await clients(tc, t2, 'erin', 'bob');
@@ -564,4 +564,122 @@ test('affiliations of absent users are stored and survive a restart', async (tc)
   const bobSelf = await join(b, `${room}/Bob`);
   assert.equal(mucItem(bobSelf).attrs.affiliation, 'admin');
   assert.equal(mucItem(bobSelf).attrs.role, 'moderator');
+});
+
+// ---------------------------------------------------------------------------- ban reasons (9.1, 9.2)
+
+test('ban reasons: the ban list gives each reason; a new affiliation drops it', async (tc) => {
+  const [a] = await clients(tc, t, 'alice');
+  const room = roomJid('banreason1');
+  await createNewRoom(a, room, 'Alice');
+  await adminSet(a, room, item({ affiliation: 'outcast', jid: bare('bob') }, 'Treason'), item({ affiliation: 'outcast', jid: bare('erin') }));
+  const reasons = async () => Object.fromEntries((await adminGet(a, room, { affiliation: 'outcast' })).map((i) => [i.attrs.jid, i.getChildText('reason')]));
+  assert.deepEqual(await reasons(), { [bare('bob')]: 'Treason', [bare('erin')]: null });
+
+  // Lifting the ban and banning again without a reason leaves no reason behind.
+  await adminSet(a, room, item({ affiliation: 'none', jid: bare('bob') }));
+  await adminSet(a, room, item({ affiliation: 'outcast', jid: bare('bob') }));
+  assert.deepEqual(await reasons(), { [bare('bob')]: null, [bare('erin')]: null });
+  // A ban given again with a reason replaces none; membership drops the reason, and so does a
+  // ban given afresh after it.
+  await adminSet(a, room, item({ affiliation: 'outcast', jid: bare('erin') }, 'Spam'));
+  assert.equal((await reasons())[bare('erin')], 'Spam');
+  await adminSet(a, room, item({ affiliation: 'member', jid: bare('erin') }));
+  await adminSet(a, room, item({ affiliation: 'outcast', jid: bare('erin') }));
+  assert.equal((await reasons())[bare('erin')], null);
+  // Reasons are not given in the other lists.
+  await adminSet(a, room, item({ affiliation: 'member', jid: bare('frank') }, 'welcome'));
+  const members = await adminGet(a, room, { affiliation: 'member' });
+  assert.deepEqual(members.map((i) => [i.attrs.jid, i.getChild('reason')]), [[bare('frank'), undefined]]);
+});
+
+// ---------------------------------------------------------------------------- domain bans (9.1)
+
+test('domain bans: a bare domain outcast refuses every user of the domain without an affiliation of its own', async (tc) => {
+  const [a, b, c, d] = await clients(tc, t, 'alice', 'bob', 'carol', 'dave');
+  const room = roomJid('domainban1');
+  await createNewRoom(a, room, 'Alice');
+  await join(c, `${room}/Carol`);
+  await adminSet(a, room, item({ affiliation: 'member', jid: bare('dave') }));
+
+  // Banning the domain removes its unaffiliated occupants (301); the owner stays.
+  const carolGone = presenceFrom(c, `${room}/Carol`, unavailable);
+  const aliceSees = presenceFrom(a, `${room}/Carol`, unavailable);
+  await adminSet(a, room, item({ affiliation: 'outcast', jid: 'localhost' }, 'Whole server'));
+  const gone = await carolGone;
+  assert.deepEqual(statusCodes(gone).sort(), [110, 301]);
+  assert.equal(mucItem(gone).attrs.affiliation, 'outcast');
+  assert.equal(mucItem(gone).getChildText('reason'), 'Whole server');
+  assert.deepEqual(statusCodes(await aliceSees), [301]);
+  assert.equal((await say(a, room, 'still here')).attrs.type, 'groupchat', 'the owner keeps its own affiliation');
+
+  const refused = b.next((el) => el.is('presence') && el.attrs.type === 'error');
+  await b.send(xml('presence', { to: `${room}/Bob` }, xml('x', { xmlns: MUC })));
+  assert.equal(condition(await refused), 'forbidden');
+
+  // A user's own affiliation comes before the domain's ban.
+  const daveSelf = await join(d, `${room}/Dave`);
+  assert.equal(mucItem(daveSelf).attrs.affiliation, 'member');
+
+  const list = await adminGet(a, room, { affiliation: 'outcast' });
+  assert.deepEqual(list.map((i) => [i.attrs.jid, i.getChildText('reason')]), [['localhost', 'Whole server']]);
+  // Only the outcast entry of a domain applies to its users: the member list has no domain item,
+  // and the user lists are unchanged.
+  assert.deepEqual((await adminGet(a, room, { affiliation: 'member' })).map((i) => i.attrs.jid), [bare('dave')]);
+
+  // Lifting the domain ban lets the domain back in.
+  await adminSet(a, room, item({ affiliation: 'none', jid: 'localhost' }));
+  const bobSelf = await join(b, `${room}/Bob`);
+  assert.equal(mucItem(bobSelf).attrs.affiliation, 'none');
+});
+
+// ---------------------------------------------------------------------------- voice across visits (8.3, 8.4)
+
+test('voice across visits: granted or revoked voice of an unaffiliated user holds on rejoining a moderated room', async (tc) => {
+  const [a, b, c] = await clients(tc, t, 'alice', 'bob', 'carol');
+  const room = roomJid('visits1');
+  await createNewRoom(a, room, 'Alice', { 'muc#roomconfig_moderatedroom': '1', 'muc#roomconfig_persistentroom': '1' });
+  const rejoinRole = async (who: TestClient, nick: string) => {
+    await leave(who, `${room}/${nick}`);
+    return mucItem(await join(who, `${room}/${nick}`)).attrs.role;
+  };
+
+  assert.equal(mucItem(await join(b, `${room}/Bob`)).attrs.role, 'visitor');
+  await adminSet(a, room, item({ nick: 'Bob', role: 'participant' }));
+  assert.equal(await rejoinRole(b, 'Bob'), 'participant', 'granted voice is kept');
+  assert.equal((await say(b, room, 'back with voice')).attrs.type, 'groupchat');
+
+  // Revoked from a participant (the default of an unmoderated room, say): kept too.
+  await adminSet(a, room, item({ nick: 'Bob', role: 'visitor' }));
+  assert.equal(await rejoinRole(b, 'Bob'), 'visitor', 'revoked voice is kept');
+
+  // Others keep the default role.
+  assert.equal(mucItem(await join(c, `${room}/Carol`)).attrs.role, 'visitor');
+
+  // A voice request approved by a moderator counts as granted voice.
+  const form = a.next((el) => el.is('message') && el.attrs.from === room && el.getChild('x', DATA)?.attrs.type === 'form');
+  await b.send(xml('message', { to: room }, requestForm({ 'muc#role': 'participant' })));
+  const request = (await form).getChild('x', DATA)!;
+  await a.send(
+    xml('message', { to: room }, requestForm({ 'muc#role': 'participant', 'muc#jid': formValue(request, 'muc#jid')!, 'muc#roomnick': 'Bob', 'muc#request_allow': 'true' })),
+  );
+  await presenceFrom(b, `${room}/Bob`, (el) => available(el) && mucItem(el).attrs.role === 'participant');
+  assert.equal(await rejoinRole(b, 'Bob'), 'participant');
+
+  // Only in a moderated room: unmoderated, everyone enters with voice; moderated again, it holds.
+  await adminSet(a, room, item({ nick: 'Carol', role: 'participant' }));
+  await adminSet(a, room, item({ nick: 'Bob', role: 'visitor' }));
+  await leave(b, `${room}/Bob`);
+  await configure(a, room, { 'muc#roomconfig_moderatedroom': '0' });
+  assert.equal(mucItem(await join(b, `${room}/Bob`)).attrs.role, 'participant');
+  await leave(b, `${room}/Bob`);
+  await configure(a, room, { 'muc#roomconfig_moderatedroom': '1' });
+  assert.equal(mucItem(await join(b, `${room}/Bob`)).attrs.role, 'visitor');
+
+  // A change of affiliation starts over from the default: Carol, granted voice, becomes a member
+  // and loses the membership while away; she comes back a visitor.
+  await leave(c, `${room}/Carol`);
+  await adminSet(a, room, item({ affiliation: 'member', jid: bare('carol') }));
+  await adminSet(a, room, item({ affiliation: 'none', jid: bare('carol') }));
+  assert.equal(mucItem(await join(c, `${room}/Carol`)).attrs.role, 'visitor');
 });

@@ -1,6 +1,6 @@
 import type { ServerContext } from '../core/context.ts';
 import { parseJid, type Jid } from '../core/jid.ts';
-import type { Session } from '../stream/session.ts';
+import { sharedDeliveries, type Session } from '../stream/session.ts';
 import type { Element } from '../xml/element.ts';
 
 /** Where a message for an account goes when no resource can take it. */
@@ -21,6 +21,12 @@ export class MessageDelivery {
     if (live.length === 0) return [];
     const top = Math.max(...live.map((s) => s.priority));
     return live.filter((s) => s.priority === top);
+  }
+
+  /** One message to several resources of the bare JID, remembered as one delivery. */
+  sendToResources(targets: Session[], stanza: Element): void {
+    if (targets.length > 1) sharedDeliveries.set(stanza, targets);
+    for (const s of targets) s.send(stanza);
   }
 
   deliver(stanza: Element): void {
@@ -44,10 +50,7 @@ export class MessageDelivery {
       for (const s of targets) s.send(stanza);
       return;
     }
-    if (targets.length > 0) {
-      for (const s of targets) s.send(stanza);
-      return;
-    }
+    if (targets.length > 0) return this.sendToResources(targets, stanza);
     if (!this.offline(to, stanza)) this.ctx.router.bounce(stanza, 'service-unavailable');
   }
 }

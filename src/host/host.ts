@@ -73,10 +73,11 @@ export class Host implements ClientHost {
     const from = parseJid(iq.attrs.from as string);
     const to = target === 'server' ? parseJid(this.ctx.config.domain) : session ? parseJid(session.jid.bare) : parseJid(iq.attrs.to as string);
     if (!from || !to) return;
-    if (target === 'account' && to.bare !== from.bare && !(await this.ctx.accounts.exists(to.local))) {
-      return this.ctx.router.route(errorReply(iq, 'service-unavailable'));
-    }
     try {
+      // Inside the try: a storage failure here must answer, not become an unhandled rejection.
+      if (target === 'account' && to.bare !== from.bare && !(await this.ctx.accounts.exists(to.local))) {
+        return this.ctx.router.route(errorReply(iq, 'service-unavailable'));
+      }
       const reply = await this.iq.answer(target, iq, from, to, session);
       if (!reply) return;
       // Answers to a client's own account IQs carry no 'from' in RFC 6121 practice; the bare JID is fine too.

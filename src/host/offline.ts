@@ -41,10 +41,7 @@ export function installOffline(ctx: ServerContext, host: Host): () => Promise<vo
     if (!(await ctx.accounts.exists(to.local))) return ctx.router.bounce(stanza, 'service-unavailable');
     // A resource became available while this waited: it takes the message now.
     const live = host.messages.bareTargets(to.bare);
-    if (live.length > 0) {
-      for (const s of live) s.send(stanza);
-      return;
-    }
+    if (live.length > 0) return host.messages.sendToResources(live, stanza);
     // Chat states and other body-less traffic for an existing account are dropped quietly (RFC 6121 8.5.2.2.1).
     if (!storable(stanza)) return;
     if ((await store.count(to.local)) >= MAX_OFFLINE_PER_USER) {

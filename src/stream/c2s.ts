@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { ServerContext } from '../core/context.ts';
-import { parseJid, withResource } from '../core/jid.ts';
+import { parseJid } from '../core/jid.ts';
 import type { Connection, ConnectionHandler } from '../transport/connection.ts';
 import { xml, type Element } from '../xml/element.ts';
 import { errorReply, StanzaError, StreamError, streamErrorElement } from '../xml/errors.ts';
@@ -53,6 +53,8 @@ export class C2sStream implements ConnectionHandler {
 
   streamStart(header: Element): void {
     if (this.phase === 'closed') return;
+    // A bound stream is never restarted (over WebSocket a stray <open/> would rebind beside the session).
+    if (this.phase === 'bound') return this.fail(new StreamError('policy-violation', 'the stream cannot be restarted once a resource is bound'));
     const ws = this.conn.kind === 'websocket';
     // Answer with our own header first, so a stream error can follow it (RFC 6120 4.9.1.1).
     this.streamId = randomUUID();
@@ -126,6 +128,8 @@ export class C2sStream implements ConnectionHandler {
       await this.conn.startTls();
       this.conn.restartStream();
       this.phase = 'header';
+      // The restarted stream has no header of ours yet: a stream error must send one first.
+      this.streamId = '';
       return;
     }
     if (ns === NS.SASL) return this.sasl(el);
@@ -187,6 +191,7 @@ export class C2sStream implements ConnectionHandler {
       this.conn.write(xml('success', { xmlns: NS.SASL }, ...(step.data?.length ? [step.data.toString('base64')] : [])).toString());
       clearTimeout(this.authTimer);
       this.phase = 'header';
+      this.streamId = '';
       this.conn.restartStream();
     }
   }
@@ -221,7 +226,8 @@ export class C2sStream implements ConnectionHandler {
       existing.connection?.closeStream();
       this.deps.lifecycle.close(existing, 'replaced by a new connection');
     }
-    const session = new Session(withResource(jid, resource), this.conn);
+    // The parsed JID: its resource is normalized (NFC), as every address that reaches it will be.
+    const session = new Session(jid, this.conn);
     this.deps.lifecycle.attach(session);
     this.session = session;
     this.ctx.sessions.add(session);
@@ -266,18 +272,19 @@ export class C2sStream implements ConnectionHandler {
     if (session.sm) session.sm.inbound = (session.sm.inbound + 1) >>> 0;
     if (el.attrs.to !== undefined && !parseJid(el.attrs.to as string)) {
       el.attrs.from = session.jid.full;
-      if (el.attrs.type !== 'error') this.conn.write(errorReply(el, 'jid-malformed').toString());
+      // Through the session: a stanza to the client is counted for XEP-0198 like any other.
+      if (el.attrs.type !== 'error') session.send(errorReply(el, 'jid-malformed'));
       return;
     }
     // The server always stamps the real sender (RFC 6120 8.1.2.1).
     el.attrs.from = session.jid.full;
     delete el.attrs.xmlns;
     if (el.name === 'iq' && el.attrs.type === 'set' && el.getChild('session', NS.SESSION)) {
-      this.conn.write(xml('iq', { type: 'result', id: el.attrs.id }).toString());
+      session.send(xml('iq', { type: 'result', id: el.attrs.id }));
       return;
     }
     if (el.name === 'iq' && el.getChild('bind', NS.BIND)) {
-      this.conn.write(errorReply(el, 'not-allowed', 'a resource is already bound').toString());
+      session.send(errorReply(el, 'not-allowed', 'a resource is already bound'));
       return;
     }
     this.deps.host.fromClient(session, el);

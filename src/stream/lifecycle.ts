@@ -1,7 +1,7 @@
 import type { ServerContext } from '../core/context.ts';
 import { Element } from '../xml/element.ts';
 import { streamErrorElement } from '../xml/errors.ts';
-import type { Session, SessionObserver } from './session.ts';
+import { sharedDeliveries, type Session, type SessionObserver } from './session.ts';
 
 /**
  * How sessions end: hibernation when stream management can resume them, and the final close
@@ -63,6 +63,9 @@ export class SessionLifecycle implements SessionObserver {
     for (const { el } of unacked) {
       const type = el.attrs.type as string | undefined;
       if (el.name === 'message' && (type === undefined || type === 'chat' || type === 'normal')) {
+        // Sent to the bare JID, it also went to other resources (RFC 6121 8.5.2.1.1): while one of
+        // them is still there, routing it again would deliver it to that resource twice.
+        if (el.attrs.to === session.jid.bare && sharedDeliveries.get(el)?.some((s) => s !== session && s.state !== 'closed')) continue;
         const copy = new Element('message', { ...el.attrs, to: session.jid.bare });
         copy.children = el.children;
         this.ctx.router.route(copy);

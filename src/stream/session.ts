@@ -29,6 +29,9 @@ export interface SessionObserver {
 
 export type SessionState = 'active' | 'hibernated' | 'closed';
 
+/** Messages sent as one element to several resources (to a bare JID), with those sessions. */
+export const sharedDeliveries = new WeakMap<Element, Session[]>();
+
 /** A bound resource of a local account. Survives its connection while hibernated. */
 export class Session {
   state: SessionState = 'active';

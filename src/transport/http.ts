@@ -15,6 +15,8 @@ export class HttpServer {
 
   constructor() {
     this.server.on('upgrade', (req, socket, head) => {
+      // Node hands over an upgrade socket without an 'error' listener: a peer reset would crash the process.
+      socket.on('error', () => socket.destroy());
       const path = new URL(req.url ?? '/', 'http://x').pathname;
       const h = this.upgrades.get(path);
       if (h) h(req, socket, head);

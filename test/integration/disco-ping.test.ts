@@ -93,6 +93,21 @@ describe('disco and ping answered by the server', () => {
     assert.equal(errorConditionOf(empty), 'bad-request');
   });
 
+  test('a storage failure while checking the addressed account gets internal-server-error', async () => {
+    const accounts = t.server.ctx.accounts;
+    const exists = accounts.exists;
+    accounts.exists = async () => {
+      throw new Error('storage is down');
+    };
+    try {
+      const reply = await a.iq(ping('sf1', 'bob@localhost'), 'sf1');
+      assert.equal(reply.attrs.type, 'error');
+      assert.equal(errorConditionOf(reply), 'internal-server-error');
+    } finally {
+      accounts.exists = exists;
+    }
+  });
+
   test('an IQ for a remote domain gets remote-server-not-found', async () => {
     const reply = await a.iq(discoInfo('r1', 'remote.example'), 'r1');
     assert.equal(reply.attrs.type, 'error');

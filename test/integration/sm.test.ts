@@ -128,6 +128,22 @@ describe('stream management (XEP-0198)', () => {
     assert.equal(t.server.ctx.sessions.get(a.jid)?.state, 'hibernated', 'the session is still waiting for alice');
   });
 
+  test('replies the stream layer writes itself (jid-malformed, session, a second bind) are counted and acknowledgeable', async () => {
+    const { c } = await smLogin(t, 'alice', 'counted');
+    c.send(`<message xmlns='jabber:client' to='@@bad' id='jm' type='chat'><body>x</body></message>`);
+    assert.equal(errorConditionOf(await c.next((el) => el.name === 'message' && el.attrs.id === 'jm')), 'jid-malformed');
+    assert.equal((await c.iq(`<iq type='set' id='s1'><session xmlns='${NS.SESSION}'/></iq>`, 's1')).attrs.type, 'result');
+    assert.equal(errorConditionOf(await c.iq(`<iq type='set' id='b2'><bind xmlns='${NS.BIND}'/></iq>`, 'b2')), 'not-allowed');
+    const session = t.server.ctx.sessions.get(c.jid)!;
+    assert.equal(session.sm!.unacked.length, 3, 'all three replies are kept until acknowledged');
+    // The client received three stanzas: acknowledging them is not an impossible count.
+    c.send(`<a xmlns='${NS.SM}' h='3'/>`);
+    await c.iq(`<iq type='get' id='p' to='localhost'><ping xmlns='${NS.PING}'/></iq>`, 'p');
+    assert.equal(session.state, 'active');
+    assert.equal(session.sm!.unacked.length, 1);
+    c.destroy();
+  });
+
   test('a clean close ends the session instead of hibernating it', async () => {
     const { c } = await smLogin(t, 'alice', 'clean');
     const closed = waitHook(t.server.ctx.hooks, 'session:closed', ({ session }) => session.jid.full === c.jid);
@@ -186,6 +202,44 @@ describe('hibernation timeout', () => {
     late.send(`<resume xmlns='${NS.SM}' previd='${id}' h='0'/>`);
     assert.equal(errorConditionOf(await late.next(is('failed', NS.SM))), 'item-not-found');
     for (const c of [other, bob, late]) c.destroy();
+  });
+
+  test('unacked chat to the bare JID is not delivered twice to a resource that already got it', async () => {
+    const other = await RawTcp.login(t.server.ports.c2s, 'alice', 'secret', 'desk');
+    const otherUp = waitHook(t.server.ctx.hooks, 'session:available', ({ session }) => session.jid.full === other.jid);
+    other.send('<presence/>');
+    await otherUp;
+    const { c: gone } = await smLogin(t, 'alice', 'mobile');
+    const goneUp = waitHook(t.server.ctx.hooks, 'session:available', ({ session }) => session.jid.full === gone.jid);
+    gone.send('<presence/>');
+    await goneUp;
+    const bob = await RawTcp.login(t.server.ports.c2s, 'bob', 'secret', 'b3');
+    bob.send(chat('alice@localhost', 'd1', 'to both resources'));
+    await gone.next((el) => el.name === 'message' && el.attrs.id === 'd1');
+    await other.next((el) => el.name === 'message' && el.attrs.id === 'd1');
+    const closed = waitHook(t.server.ctx.hooks, 'session:closed', ({ session }) => session.jid.full === gone.jid, 4000);
+    gone.destroy();
+    await closed;
+    assert.ok(await other.nothing((el) => el.name === 'message' && el.attrs.id === 'd1', 300), 'the desk resource already has it');
+    for (const c of [other, bob]) c.destroy();
+  });
+
+  test('unacked chat to the bare JID still reaches a resource that came online after it was sent', async () => {
+    const { c: gone } = await smLogin(t, 'alice', 'mobile2');
+    const goneUp = waitHook(t.server.ctx.hooks, 'session:available', ({ session }) => session.jid.full === gone.jid);
+    gone.send('<presence/>');
+    await goneUp;
+    const bob = await RawTcp.login(t.server.ports.c2s, 'bob', 'secret', 'b4');
+    bob.send(chat('alice@localhost', 'd2', 'only the phone had it'));
+    await gone.next((el) => el.name === 'message' && el.attrs.id === 'd2');
+    const late = await RawTcp.login(t.server.ports.c2s, 'alice', 'secret', 'desk2');
+    const lateUp = waitHook(t.server.ctx.hooks, 'session:available', ({ session }) => session.jid.full === late.jid);
+    late.send('<presence/>');
+    await lateUp;
+    gone.destroy();
+    const msg = await late.next((el) => el.name === 'message' && el.attrs.id === 'd2', 4000);
+    assert.equal(msg.getChildText('body'), 'only the phone had it');
+    for (const c of [late, bob]) c.destroy();
   });
 
   test('with no other resource, unacked chat is stored offline and delivered at the next login', async () => {

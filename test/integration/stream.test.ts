@@ -1,6 +1,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import net from 'node:net';
 import { startWithUsers, type TestServer } from '../helpers/server.ts';
 import { errorConditionOf, is, isIq, NS, RawTcp, RawWs, streamErrorCondition } from '../helpers/raw.ts';
 import { selfSignedPaths } from '../../src/transport/tls.ts';
@@ -127,6 +128,21 @@ describe('stream errors over raw TCP', () => {
     assert.equal((await c.plain('alice', 'secret')).name, 'success');
     c.destroy();
     await assertServes();
+  });
+});
+
+describe('stream errors after a stream restart', () => {
+  test('malformed input instead of the restarted stream header gets a fresh header before the error', async () => {
+    const c = await RawTcp.connect(t.server.ports.c2s);
+    await c.openAndFeatures();
+    assert.equal((await c.plain('alice', 'secret')).name, 'success');
+    const before = c.all.filter(is('stream:stream')).length;
+    c.send('this is not XML');
+    assert.equal(await c.streamError(), 'not-well-formed');
+    assert.equal(c.all.filter(is('stream:stream')).length, before + 1, 'the restarted stream has its own header');
+    assert.equal(c.parseError, null, 'the server output is well-formed XML');
+    assert.ok(c.ended);
+    c.destroy();
   });
 });
 
@@ -269,6 +285,24 @@ describe('WebSocket (RFC 7395)', () => {
     both.ws.terminate();
   });
 
+  test('a client resetting the connection during a refused upgrade does not crash the server', async () => {
+    for (let i = 0; i < 100; i++) {
+      await new Promise<void>((resolve) => {
+        const s = net.connect(t.server.ports.http, '127.0.0.1', () => {
+          s.write(
+            'GET /xmpp-websocket HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+              'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n\r\n',
+          );
+          s.resetAndDestroy();
+          resolve();
+        });
+        s.on('error', () => {});
+      });
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    await assertServes();
+  });
+
   test('<open/> answer and a features frame that stands alone', async () => {
     const c = await RawWs.connect(url());
     c.open();
@@ -321,6 +355,24 @@ describe('WebSocket (RFC 7395)', () => {
     assert.equal(c.closeCode, 1000);
   });
 
+  test('a second <open/> after binding is refused and leaves no session behind', async () => {
+    const c = await RawWs.connect(url());
+    c.open();
+    await c.next(is('stream:features'));
+    assert.equal((await c.plain('alice', 'secret')).name, 'success');
+    c.open();
+    await c.next(is('stream:features'));
+    c.send(`<iq xmlns='jabber:client' type='set' id='b1'><bind xmlns='${NS.BIND}'><resource>ws-reopen-1</resource></bind></iq>`);
+    assert.equal((await c.next(isIq('b1'))).attrs.type, 'result');
+    c.open();
+    c.send(`<iq xmlns='jabber:client' type='set' id='b2'><bind xmlns='${NS.BIND}'><resource>ws-reopen-2</resource></bind></iq>`);
+    assert.ok(await c.streamError());
+    await c.waitClosed();
+    assert.equal(c.all.filter(isIq('b2')).length, 0, 'no second resource is bound on the same stream');
+    assert.equal(t.server.ctx.sessions.get('alice@localhost/ws-reopen-1'), undefined);
+    assert.equal(t.server.ctx.sessions.get('alice@localhost/ws-reopen-2'), undefined);
+  });
+
   test('stanzas before authentication and stream errors work over WebSocket too', async () => {
     const c = await RawWs.connect(url());
     c.open({ to: 'elsewhere.example' });
@@ -356,6 +408,18 @@ describe('resource binding', () => {
     const pong = await fresh.iq(`<iq type='get' id='p' to='localhost'><ping xmlns='${NS.PING}'/></iq>`, 'p');
     assert.equal(pong.attrs.type, 'result');
     fresh.destroy();
+  });
+
+  test('a requested resource is bound in its normalized (NFC) form, so stanzas to it arrive', async () => {
+    const decomposed = 'cafe\u0301';
+    const a = await RawTcp.login(t.server.ports.c2s, 'alice', 'secret', decomposed);
+    assert.equal(a.jid, 'alice@localhost/caf\u00e9');
+    const b = await RawTcp.login(t.server.ports.c2s, 'bob', 'secret', 'nfc-peer');
+    const pinged = a.next(isIq('nfc1'));
+    b.send(`<iq type='get' id='nfc1' to='alice@localhost/${decomposed}'><ping xmlns='${NS.PING}'/></iq>`);
+    assert.equal((await pinged).attrs.type, 'get');
+    a.destroy();
+    b.destroy();
   });
 
   test('the legacy <session/> IQ is answered with a result', async () => {

@@ -44,7 +44,14 @@ export class Hooks<Events extends { [K in keyof Events]: unknown }> {
     const list = this.table.get(event);
     if (!list) return;
     for (const { handler } of list) {
-      const r = handler(payload);
+      let r: ReturnType<Handler<Events[K]>>;
+      try {
+        r = handler(payload);
+      } catch (err) {
+        // A failing listener must not take down the emitter's caller (a delivery, a close).
+        this.onError(err, String(event));
+        continue;
+      }
       if (r instanceof Promise) r.catch((err) => this.onError(err, String(event)));
       else if (r === true) return;
     }

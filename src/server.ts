@@ -60,7 +60,6 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const stoppers: (() => void | Promise<void>)[] = [];
   stoppers.push(installHostFeatures(ctx, host, lifecycle));
   const muc = config.muc.domain ? await installMuc(ctx, host, config.muc.domain) : null;
-  if (muc) stoppers.push(() => muc.shutdown());
   const appServer = config.appServer.domain ? await installAppServer(ctx, host, http, config.appServer.domain) : null;
   if (appServer) stoppers.push(() => appServer.stop());
   const push = await installPush(ctx, host, muc, appServer?.app ?? null);
@@ -95,8 +94,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       if (stopped) return;
       stopped = true;
       for (const s of servers) s.close();
-      // Services say goodbye (rooms send status 332) while the sessions can still hear it.
-      for (const stop of stoppers.reverse()) await stop();
+      // Rooms say goodbye (status 332) while the sessions can still hear it.
+      await muc?.shutdown();
       const shutdown = streamErrorElement('system-shutdown').toString();
       for (const session of [...sessions.all()]) {
         session.connection?.write(shutdown);
@@ -104,9 +103,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         lifecycle.close(session, 'server shutdown');
       }
       ws.close();
-      await http.close();
-      // Let the session:closed handlers queued above run before storage goes away.
+      // Let the session:closed handlers queued above run, then the services drain their writes
+      // (offline messages of closing sessions among them) before storage goes away.
       await new Promise((r) => setImmediate(r));
+      for (const stop of stoppers.reverse()) await stop();
+      await http.close();
       await store.close();
     },
   };

@@ -29,8 +29,9 @@ export class Disco {
         return this.info(target);
       });
       iq.on(target, 'get', 'query', NS.DISCO_ITEMS, ({ payload }) => {
+        if (payload.attrs.node) throw new StanzaError('item-not-found');
         const q = xml('query', { xmlns: NS.DISCO_ITEMS });
-        if (target === 'server' && !payload.attrs.node) for (const i of this.items) q.c('item', { ...i });
+        if (target === 'server') for (const i of this.items) q.c('item', { ...i });
         return q;
       });
     }

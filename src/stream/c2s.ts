@@ -43,7 +43,7 @@ export class C2sStream implements ConnectionHandler {
   ) {
     conn.setHandler(this);
     const t = deps.ctx.config.limits.authTimeoutSeconds;
-    this.authTimer = setTimeout(() => this.fail(new StreamError('connection-timeout', 'authentication took too long')), t * 1000);
+    this.authTimer = setTimeout(() => this.fail(new StreamError('connection-timeout', 'authentication and binding took too long')), t * 1000);
     this.authTimer.unref();
   }
 
@@ -189,7 +189,6 @@ export class C2sStream implements ConnectionHandler {
       this.username = step.username;
       this.mechanism = null;
       this.conn.write(xml('success', { xmlns: NS.SASL }, ...(step.data?.length ? [step.data.toString('base64')] : [])).toString());
-      clearTimeout(this.authTimer);
       this.phase = 'header';
       this.streamId = '';
       this.conn.restartStream();
@@ -227,6 +226,7 @@ export class C2sStream implements ConnectionHandler {
       this.deps.lifecycle.close(existing, 'replaced by a new connection');
     }
     // The parsed JID: its resource is normalized (NFC), as every address that reaches it will be.
+    clearTimeout(this.authTimer);
     const session = new Session(jid, this.conn);
     this.deps.lifecycle.attach(session);
     this.session = session;
@@ -244,6 +244,11 @@ export class C2sStream implements ConnectionHandler {
       this.conn.write(smFailed('item-not-found'));
       return;
     }
+    // An impossible h is refused before anything is taken over (XEP-0198 section 4).
+    if (((h - prev.sm!.acked) >>> 0) > prev.sm!.unacked.length) {
+      return this.fail(new StreamError('undefined-condition', 'impossible acknowledgement count'));
+    }
+    clearTimeout(this.authTimer);
     if (prev.connection) {
       // The old socket is still open from the server's view: it is dead to the client.
       prev.connection.setHandler({ streamStart() {}, stanza() {}, streamEnd() {}, error() {}, closed() {} });
@@ -257,9 +262,7 @@ export class C2sStream implements ConnectionHandler {
     this.session = prev;
     this.phase = 'bound';
     this.conn.write(`<resumed xmlns="${NS.SM}" previd="${prev.sm!.id}" h="${prev.sm!.inbound >>> 0}"/>`);
-    if (!resumeOnto(prev, h)) {
-      return this.fail(new StreamError('undefined-condition', 'impossible acknowledgement count'));
-    }
+    resumeOnto(prev, h);
     this.ctx.hooks.emit('session:resumed', { session: prev });
   }
 
@@ -310,6 +313,10 @@ export class C2sStream implements ConnectionHandler {
         }
         return;
       }
+      case 'resume':
+        // Already bound: there is nothing to resume onto this stream.
+        this.conn.write(smFailed('unexpected-request'));
+        return;
       default:
         this.conn.write(smFailed('feature-not-implemented'));
     }

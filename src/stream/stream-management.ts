@@ -18,15 +18,14 @@ export function isStanza(el: Element): boolean {
 
 /**
  * Moves a hibernated session onto a new connection: acknowledges what the client confirms and
- * resends the rest. Returns false when the client's h is impossible.
+ * resends the rest. The caller has checked that h is possible.
  */
-export function resumeOnto(session: Session, h: number): boolean {
-  if (!session.ack(h)) return false;
+export function resumeOnto(session: Session, h: number): void {
+  session.ack(h);
   const conn = session.connection!;
   for (const u of session.sm!.unacked) conn.write(u.text);
   if (session.sm!.unacked.length > 0) {
     session.sm!.requestPending = true;
     conn.write(`<r xmlns="${NS.SM}"/>`);
   }
-  return true;
 }

@@ -62,6 +62,8 @@ describe('disco and ping answered by the server', () => {
     assert.equal(reply.attrs.type, 'result');
     const items = reply.getChild('query', NS.DISCO_ITEMS)!.getChildren('item').map((i) => i.attrs.jid);
     if (t.config.muc.domain) assert.ok(items.includes(t.config.muc.domain), items.join());
+    const node = await a.iq(`<iq type='get' id='i2' to='localhost'><query xmlns='${NS.DISCO_ITEMS}' node='urn:nothing'/></iq>`, 'i2');
+    assert.equal(errorConditionOf(node), 'item-not-found', 'an unknown node has no items');
   });
 
   test('disco#info on a bare JID is answered by the server for the account', async () => {

@@ -144,6 +144,26 @@ describe('stream management (XEP-0198)', () => {
     c.destroy();
   });
 
+  test('resuming with an impossible h fails with undefined-condition before <resumed/>', async () => {
+    const { c: gone, id } = await smLogin(t, 'alice', 'imp');
+    const hibernated = waitHook(t.server.ctx.hooks, 'session:hibernated', ({ session }) => session.jid.full === gone.jid);
+    gone.destroy();
+    await hibernated;
+    const again = await RawTcp.connect(t.server.ports.c2s);
+    await again.authenticate('alice', 'secret');
+    again.send(`<resume xmlns='${NS.SM}' previd='${id}' h='5'/>`);
+    assert.equal(await again.streamError(), 'undefined-condition');
+    assert.equal(again.all.filter(is('resumed', NS.SM)).length, 0, 'nothing was resumed');
+    again.destroy();
+  });
+
+  test('<resume/> on a bound stream is unexpected', async () => {
+    const c = await RawTcp.login(t.server.ports.c2s, 'alice', 'secret', 'bound');
+    c.send(`<resume xmlns='${NS.SM}' previd='x' h='0'/>`);
+    assert.equal(errorConditionOf(await c.next(is('failed', NS.SM))), 'unexpected-request');
+    c.destroy();
+  });
+
   test('a clean close ends the session instead of hibernating it', async () => {
     const { c } = await smLogin(t, 'alice', 'clean');
     const closed = waitHook(t.server.ctx.hooks, 'session:closed', ({ session }) => session.jid.full === c.jid);

@@ -165,6 +165,12 @@ describe('authentication timeout', () => {
     assert.ok(!ok.isClosed);
     ok.destroy();
   });
+
+  test('a client that authenticates but never binds is timed out too', async () => {
+    const c = await RawTcp.connect(slow.server.ports.c2s);
+    await c.authenticate('bob', 'secret');
+    assert.equal(await c.streamError(3000), 'connection-timeout');
+  });
 });
 
 describe('TLS and SASL', () => {

@@ -24,7 +24,8 @@ export function installPing(ctx: ServerContext, host: Host): () => void {
         if (!conn || session.state !== 'active') continue;
         const idle = now - session.lastActivity;
         const sentAt = pinged.get(session.jid.full);
-        if (sentAt !== undefined && sentAt < session.lastActivity) pinged.delete(session.jid.full);
+        // Any input since the ping (even within the same millisecond) proves the client alive.
+        if (sentAt !== undefined && sentAt <= session.lastActivity) pinged.delete(session.jid.full);
         else if (sentAt !== undefined && now - sentAt >= timeoutSeconds * 1000) {
           pinged.delete(session.jid.full);
           ctx.log.debug({ jid: session.jid.full }, 'no answer to ping: dropping the connection');

@@ -3,6 +3,7 @@ import type { Element } from '@xmpp/xml';
 import { sleep, type TestClient, type TestServer } from './server.ts';
 import { configure, join, statusCodes } from './muc.ts';
 import { DATA, field } from './stanza.ts';
+import type { PushNotificationRecord } from '../../src/appserver/app-server.ts';
 
 export const PUSH = 'urn:xmpp:push:0';
 export const PUBSUB = 'http://jabber.org/protocol/pubsub';
@@ -85,14 +86,8 @@ export function actAsAppServer(c: TestClient): { notifications: Element[]; mode:
   return state;
 }
 
-export interface HttpNotification {
-  node: string;
-  time: string;
-  from: string;
-  'message-count': number;
-  'last-message-sender': string | null;
-  'last-message-body': string | null;
-}
+/** The JSON shape of GET /push/notifications entries (the issue's field names). */
+export type HttpNotification = PushNotificationRecord;
 
 export async function httpNotifications(t: TestServer, node: string): Promise<HttpNotification[]> {
   const res = await fetch(`http://127.0.0.1:${t.server.ports.http}/push/notifications?node=${encodeURIComponent(node)}`);

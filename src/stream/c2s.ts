@@ -178,7 +178,10 @@ export class C2sStream implements ConnectionHandler {
     } else {
       return fail('malformed-request');
     }
-    const step = await this.mechanism!.step(payload);
+    const mechanism = this.mechanism!;
+    const step = await mechanism.step(payload);
+    // An <abort/> (or the stream ending) while the step ran: its outcome no longer counts.
+    if (this.mechanism !== mechanism || this.phase !== 'sasl') return;
     if (step.kind === 'challenge') {
       this.conn.write(xml('challenge', { xmlns: NS.SASL }, step.data.length ? step.data.toString('base64') : '=').toString());
     } else if (step.kind === 'failure') {

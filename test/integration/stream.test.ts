@@ -174,6 +174,18 @@ describe('authentication timeout', () => {
 });
 
 describe('TLS and SASL', () => {
+  test('an <abort/> while a SASL step runs wins: no <success/> follows the <failure/>', async () => {
+    const c = await RawTcp.connect(t.server.ports.c2s);
+    await c.openAndFeatures();
+    const creds = Buffer.from('\0alice\0secret').toString('base64');
+    // Both in one write: the abort arrives while the password check is still running.
+    c.send(`<auth xmlns='${NS.SASL}' mechanism='PLAIN'>${creds}</auth><abort xmlns='${NS.SASL}'/>`);
+    const failure = await c.next(is('failure', NS.SASL));
+    assert.ok(failure.getChild('aborted'), failure.toString());
+    assert.ok(await c.nothing(is('success', NS.SASL), 500), 'the aborted exchange does not succeed afterwards');
+    c.destroy();
+  });
+
   test('STARTTLS with the generated certificate, verified against <dataDir>/tls/', async () => {
     const ca = await readFile(selfSignedPaths(t.dataDir).cert, 'utf8');
     const c = await RawTcp.connect(t.server.ports.c2s);

@@ -58,10 +58,6 @@ export function jidOf(local: string, domain: string, resource = ''): Jid {
   return make(local, domain, resource);
 }
 
-export function withResource(jid: Jid, resource: string): Jid {
-  return make(jid.local, jid.domain, resource);
-}
-
 export function bareOf(jid: Jid): Jid {
   return make(jid.local, jid.domain, '');
 }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { parseJid, type Jid } from '../core/jid.ts';
 import { monotonicUlid } from '../core/ulid.ts';
-import { cloneElement, Element, xml } from '../xml/element.ts';
-import { errorReply, StanzaError } from '../xml/errors.ts';
+import { cloneElement, xml, type Element } from '../xml/element.ts';
+import { StanzaError } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
 import type { MucService } from './service.ts';
 import { Occupant } from './occupant.ts';
@@ -82,6 +82,11 @@ export class Room {
     const role = this.defaultRole(aff);
     if (aff !== 'none' || !this.config.moderated) return role;
     return this.rememberedRoles.get(bare) ?? role;
+  }
+
+  /** Whether an occupant is shown other occupants' real JIDs (non-anonymous room, or a moderator). */
+  seesRealJids(viewer: Occupant): boolean {
+    return !this.anonymous || viewer.role === 'moderator';
   }
 
   /** The role a user of this affiliation gets on entering. */
@@ -241,7 +246,7 @@ export class Room {
       if (!recipient) continue;
       const self = recipient === subject;
       if (!self && !broadcastRoles.has(subject.role === 'none' ? 'participant' : subject.role)) continue;
-      const withJid = !this.anonymous || recipient.role === 'moderator' || self;
+      const withJid = self || this.seesRealJids(recipient);
       const p = variant(withJid, self, self ? full : undefined);
       this.service.deliver(full, p);
     }
@@ -251,7 +256,7 @@ export class Room {
   /** The presence of one occupant to one session, for the join roster. */
   private sendPresenceTo(subject: Occupant, to: string, recipient: Occupant, codes: number[], unavailable = false, removal?: Removal): void {
     const self = subject === recipient;
-    const withJid = !this.anonymous || recipient.role === 'moderator' || self;
+    const withJid = self || this.seesRealJids(recipient);
     const el = this.presenceOf(subject, { withJid: withJid ? (self ? to : [...subject.sessions.keys()][0]) : undefined, codes, unavailable, removal });
     this.service.deliver(to, new Prepared(el));
   }
@@ -517,11 +522,6 @@ export class Room {
     this.broadcastMessage(el);
   }
 
-  /** Replies to a stanza that failed inside the room. */
-  reject(stanza: Element, err: StanzaError): void {
-    this.service.ctx.router.route(errorReply(stanza, err));
-  }
-
   /** Looks up the occupant of a real JID (exact session, else any session of that user). */
   occupantOf(jid: Jid): Occupant | undefined {
     const exact = this.bySession.get(jid.full);
@@ -536,4 +536,3 @@ export function nickOf(to: string): string {
   return j?.resource ?? '';
 }
 
-export { Element };

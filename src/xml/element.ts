@@ -2,31 +2,10 @@ import xml, { Element } from '@xmpp/xml';
 
 export { Element, xml };
 
-/** Serializes text content safely for XML (used where a string is built by hand). */
-export function escapeText(s: string): string {
-  return s.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
-}
-
 export function escapeAttr(s: string): string {
   return s.replace(/[&<>"']/g, (c) =>
     c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;',
   );
-}
-
-/** The namespace that applies to an element: its own xmlns or the nearest ancestor's. */
-export function namespaceOf(el: Element): string | undefined {
-  let cur: Element | null = el;
-  while (cur) {
-    const ns = cur.attrs.xmlns as string | undefined;
-    if (ns !== undefined) return ns;
-    cur = cur.parent as Element | null;
-  }
-  return undefined;
-}
-
-/** The first child element of `el`, ignoring text nodes. */
-export function firstChildElement(el: Element): Element | undefined {
-  return el.children.find((c): c is Element => typeof c !== 'string');
 }
 
 /** Reads the values of a jabber:x:data form into a map of field var to values. */

@@ -49,6 +49,8 @@ type Sub = { open(): Promise<void> };
 export class Store {
   private readonly db: Level<string, unknown>;
   private readonly subs: Sub[] = [];
+  /** One handle per sublevel name, however many stores ask for it. */
+  private readonly kvs = new Map<string, KV<unknown>>();
   private state: 'open' | 'failed' | 'closed' = 'open';
   /** Set while the database is closed for a reopen: reads wait for it. */
   private reopening: Promise<void> | null = null;
@@ -74,6 +76,12 @@ export class Store {
   }
 
   sub<V>(name: string): KV<V> {
+    let kv = this.kvs.get(name);
+    if (!kv) this.kvs.set(name, (kv = this.makeSub<unknown>(name)));
+    return kv as KV<V>;
+  }
+
+  private makeSub<V>(name: string): KV<V> {
     const s = this.db.sublevel<string, V>(name, { valueEncoding: 'json' });
     this.subs.push(s);
     // Batch operations address the root database with the sublevel's key prefix and the value

@@ -41,7 +41,12 @@ export interface RunningServer {
 
 /** Wires storage, routing, the user host and the transports; resolves once listening. */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
-  const store = await Store.open(config.dataDir);
+  const store = await Store.open(config.dataDir, {
+    onStateChange: (state, err) =>
+      state === 'failed'
+        ? log.error({ err }, 'storage write failed: refusing writes until the database reopens cleanly (is the disk full?)')
+        : log.warn('storage recovered: writes accepted again'),
+  });
   const sessions = new SessionRegistry();
   const hooks = new Hooks<SessionEvents>();
   hooks.onError = (err, event) => log.error({ err, event }, 'event handler failed');

@@ -1,5 +1,5 @@
 import { AccountStore } from '../store/accounts.ts';
-import { deleteAccountData } from '../store/account-data.ts';
+import { deleteAccount } from '../store/account-data.ts';
 import { accountOf, resolveConfig, UserError, withStore, type ConfigOptions } from './common.ts';
 
 /** `mucpush deluser JID` */
@@ -9,8 +9,7 @@ export async function deleteUser(jidArg: string, opts: ConfigOptions): Promise<v
   await withStore(config, async (store) => {
     const accounts = new AccountStore(store);
     if (!(await accounts.exists(username))) throw new UserError(`${jid} does not exist`);
-    await accounts.delete(username);
-    await deleteAccountData(store, username, jid);
+    await deleteAccount(store, username, jid);
   });
   process.stdout.write(`deleted ${jid}\n`);
 }

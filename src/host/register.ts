@@ -6,7 +6,7 @@ import { xml, type Element } from '../xml/element.ts';
 import { errorReply, StanzaError, streamErrorElement } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
 import type { Host } from './host.ts';
-import { deleteAccountData } from '../store/account-data.ts';
+import { deleteAccount } from '../store/account-data.ts';
 import type { IqTarget } from './iq-handlers.ts';
 
 /** Normalizes a requested username, or explains why it cannot be an account name. */
@@ -70,8 +70,7 @@ export function installRegistration(ctx: ServerContext, host: Host, lifecycle: S
     const account = await ctx.accounts.get(to.local);
     if (!account) throw new StanzaError('item-not-found');
     if (payload.getChild('remove')) {
-      await ctx.accounts.delete(to.local);
-      await deleteAccountData(ctx.store, to.local, to.bare);
+      await deleteAccount(ctx.store, to.local, to.bare);
       ctx.hooks.emit('account:deleted', { user: to });
       // The reply goes out before the sessions close: the removal is acknowledged.
       setImmediate(() => {

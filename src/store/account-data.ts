@@ -4,13 +4,18 @@ import { PushStore } from './push.ts';
 import { RosterStore } from './rosters.ts';
 
 /**
- * Everything an account owns besides the account record: roster, pending subscriptions,
- * offline messages, push registrations and vCard. Room affiliations stay with the rooms, as in
- * Prosody. Used by in-band removal and by `mucpush deluser`.
+ * Deletes an account and everything it owns (roster, pending subscriptions, offline messages,
+ * push registrations, vCard) in ONE atomic, synced batch: a crash leaves either the whole account
+ * or none of it. Room affiliations stay with the rooms, as in Prosody. Used by in-band removal
+ * and by `mucpush deluser`.
  */
-export async function deleteAccountData(store: Store, username: string, bare: string): Promise<void> {
-  await new RosterStore(store).deleteOwner(username);
-  await new OfflineStore(store).deleteOwner(username);
-  await new PushStore(store).deleteUser(bare);
-  await store.sub<string>('vcards').del(bare);
+export async function deleteAccount(store: Store, username: string, bare: string): Promise<void> {
+  const ops = [
+    ...(await new RosterStore(store).deleteOwnerOps(username)),
+    ...(await new OfflineStore(store).deleteOwnerOps(username)),
+    ...(await new PushStore(store).deleteUserOps(bare)),
+    store.sub<string>('vcards').batchDel(bare),
+    store.sub<unknown>('accounts').batchDel(username),
+  ];
+  await store.batch(ops);
 }

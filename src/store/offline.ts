@@ -1,5 +1,5 @@
 import { monotonicUlid } from '../core/ulid.ts';
-import type { KV, Store } from './db.ts';
+import type { BatchOp, KV, Store } from './db.ts';
 
 export interface OfflineMessage {
   /** The serialized stanza, delay stamp included. */
@@ -54,13 +54,10 @@ export class OfflineStore {
     this.counts.delete(owner);
   }
 
-  /** Removes everything of an owner (account deletion). */
-  async deleteOwner(owner: string): Promise<void> {
-    await this.remove(
-      owner,
-      (await this.list(owner)).map((m) => m.key),
-    );
+  /** The deletions of everything of an owner, for one atomic account-deletion batch. */
+  async deleteOwnerOps(owner: string): Promise<BatchOp[]> {
     this.counts.delete(owner);
+    return (await this.list(owner)).map((m) => this.kv.batchDel(m.key));
   }
 
   async remove(owner: string, keys: string[]): Promise<void> {

@@ -1,4 +1,4 @@
-import type { KV, Store } from './db.ts';
+import type { BatchOp, KV, Store } from './db.ts';
 
 /**
  * Where a push registration applies: the whole MUC service (`muc:<domain>`, what Converse
@@ -50,9 +50,11 @@ export class PushStore {
     return this.kv.del(pushKey(r));
   }
 
-  /** Removes every registration of a user (account deletion). */
-  async deleteUser(user: string): Promise<void> {
-    for await (const [key] of this.kv.range({ gt: `${user}${SEP}`, lt: `${user}${SEP}\uffff` })) await this.kv.del(key);
+  /** The deletions of every registration of a user, for one atomic account-deletion batch. */
+  async deleteUserOps(user: string): Promise<BatchOp[]> {
+    const ops: BatchOp[] = [];
+    for await (const [key] of this.kv.range({ gt: `${user}${SEP}`, lt: `${user}${SEP}\uffff` })) ops.push(this.kv.batchDel(key));
+    return ops;
   }
 }
 

@@ -65,9 +65,11 @@ export class RosterStore {
     await this.store.batch(ops);
   }
 
-  /** Removes everything of an owner (account deletion). */
-  async deleteOwner(owner: string): Promise<void> {
-    const data = await this.load(owner);
-    await this.apply(owner, { del: [...data.items.keys()], pendingDel: [...data.pending.keys()] });
+  /** The deletions of everything of an owner, for one atomic account-deletion batch. */
+  async deleteOwnerOps(owner: string): Promise<BatchOp[]> {
+    const ops: BatchOp[] = [];
+    for await (const [k] of this.items.range(ownerRange(owner))) ops.push(this.items.batchDel(k));
+    for await (const [k] of this.pending.range(ownerRange(owner))) ops.push(this.pending.batchDel(k));
+    return ops;
   }
 }

@@ -1,3 +1,4 @@
+import { AccountStore } from './accounts.ts';
 import type { Store } from './db.ts';
 import { OfflineStore } from './offline.ts';
 import { PushStore } from './push.ts';
@@ -15,7 +16,7 @@ export async function deleteAccount(store: Store, username: string, bare: string
     ...(await new OfflineStore(store).deleteOwnerOps(username)),
     ...(await new PushStore(store).deleteUserOps(bare)),
     store.sub<string>('vcards').batchDel(bare),
-    store.sub<unknown>('accounts').batchDel(username),
+    new AccountStore(store).deleteOp(username),
   ];
   await store.batch(ops);
 }

@@ -1,4 +1,4 @@
-import type { KV, Store } from './db.ts';
+import type { BatchOp, KV, Store } from './db.ts';
 import type { StoredCredentials } from '../stream/sasl/credentials.ts';
 
 export interface Account {
@@ -27,8 +27,9 @@ export class AccountStore {
     return this.kv.put(account.username, account);
   }
 
-  delete(username: string): Promise<void> {
-    return this.kv.del(username);
+  /** The account record's deletion, for the one atomic account-deletion batch. */
+  deleteOp(username: string): BatchOp {
+    return this.kv.batchDel(username);
   }
 
   async count(): Promise<number> {

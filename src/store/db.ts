@@ -7,11 +7,15 @@ export interface KV<V> {
   put(key: string, value: V): Promise<void>;
   del(key: string): Promise<void>;
   /** Entries with keys in [gte, lt), in key order (reverse when asked). */
-  range(opts: { gte?: string; gt?: string; lt?: string; lte?: string; limit?: number; reverse?: boolean }): AsyncIterable<[string, V]>;
+  range(opts: RangeOpts): AsyncIterable<[string, V]>;
   /** Queues writes to be committed atomically with the next `Store.flush` or batch. */
   batchPut(key: string, value: V): BatchOp;
   batchDel(key: string): BatchOp;
+  /** The deletions of every key in a range, to be committed in one batch. */
+  batchDelRange(opts: RangeOpts): Promise<BatchOp[]>;
 }
+
+type RangeOpts = { gte?: string; gt?: string; lt?: string; lte?: string; limit?: number; reverse?: boolean };
 
 export interface BatchOp {
   readonly op: unknown;
@@ -88,6 +92,8 @@ export class Store {
     // already JSON-encoded: the same bytes the sublevel writes, without abstract-level
     // delegating, re-encoding and re-prefixing each operation through the sublevel.
     const prefix = s.prefix;
+    const batchDel = (key: string): BatchOp => ({ op: { type: 'del', key: prefix + key } });
+    const range = (opts: RangeOpts) => this.iterate<V>(s, opts);
     return {
       get: async (key) => {
         if (this.reopening) await this.reopening;
@@ -95,9 +101,14 @@ export class Store {
       },
       put: (key, value) => this.write(() => s.put(key, value, { sync: true } as never)),
       del: (key) => this.write(() => s.del(key, { sync: true } as never)),
-      range: (opts) => this.iterate<V>(s, opts),
+      range,
       batchPut: (key, value) => ({ op: { type: 'put', key: prefix + key, value: JSON.stringify(value), valueEncoding: 'utf8' } }),
-      batchDel: (key) => ({ op: { type: 'del', key: prefix + key } }),
+      batchDel,
+      batchDelRange: async (opts) => {
+        const ops: BatchOp[] = [];
+        for await (const [key] of range(opts)) ops.push(batchDel(key));
+        return ops;
+      },
     };
   }
 

@@ -51,10 +51,8 @@ export class PushStore {
   }
 
   /** The deletions of every registration of a user, for one atomic account-deletion batch. */
-  async deleteUserOps(user: string): Promise<BatchOp[]> {
-    const ops: BatchOp[] = [];
-    for await (const [key] of this.kv.range({ gt: `${user}${SEP}`, lt: `${user}${SEP}\uffff` })) ops.push(this.kv.batchDel(key));
-    return ops;
+  deleteUserOps(user: string): Promise<BatchOp[]> {
+    return this.kv.batchDelRange({ gt: `${user}${SEP}`, lt: `${user}${SEP}\uffff` });
   }
 }
 

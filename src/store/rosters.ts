@@ -67,9 +67,6 @@ export class RosterStore {
 
   /** The deletions of everything of an owner, for one atomic account-deletion batch. */
   async deleteOwnerOps(owner: string): Promise<BatchOp[]> {
-    const ops: BatchOp[] = [];
-    for await (const [k] of this.items.range(ownerRange(owner))) ops.push(this.items.batchDel(k));
-    for await (const [k] of this.pending.range(ownerRange(owner))) ops.push(this.pending.batchDel(k));
-    return ops;
+    return [...(await this.items.batchDelRange(ownerRange(owner))), ...(await this.pending.batchDelRange(ownerRange(owner)))];
   }
 }

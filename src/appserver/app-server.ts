@@ -92,7 +92,7 @@ export class AppServer implements LocalAppServer {
     readonly domain: string,
   ) {
     this.store = new AppServerNodeStore(ctx.store);
-    ctx.router.register(domain, (stanza) => void this.handle(stanza));
+    ctx.router.register(domain, (stanza) => this.handle(stanza));
   }
 
   async load(): Promise<void> {

@@ -49,7 +49,7 @@ export class MucService {
     this.store = new RoomStore(ctx.store);
     this.admins = new Set(ctx.config.admins);
     this.hooks.onError = (err, event) => ctx.log.error({ err, event }, 'room event handler failed');
-    ctx.router.register(domain, (stanza) => void this.handle(stanza));
+    ctx.router.register(domain, (stanza) => this.handle(stanza));
   }
 
   async load(): Promise<void> {

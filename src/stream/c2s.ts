@@ -8,6 +8,7 @@ import { NS } from '../xml/ns.ts';
 import type { AuthThrottle } from './sasl/throttle.ts';
 import { createMechanism, MECHANISMS, type SaslMechanism } from './sasl/mechanism.ts';
 import { Session } from './session.ts';
+import { runTracked } from '../core/work-tracking.ts';
 import type { SessionLifecycle } from './lifecycle.ts';
 import { isStanza, resumeOnto, smAck, smEnabled, smFailed } from './stream-management.ts';
 
@@ -36,6 +37,8 @@ export class C2sStream implements ConnectionHandler {
   private session: Session | null = null;
   private readonly authTimer: NodeJS.Timeout;
   private streamId = '';
+  /** The <a/> answers waiting for their stanzas' work (see ackWhenSettled). */
+  private acks: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly conn: Connection,
@@ -240,7 +243,11 @@ export class C2sStream implements ConnectionHandler {
     this.ctx.hooks.emit('session:bound', { session });
   }
 
-  private resume(el: Element): void {
+  private async resume(el: Element): Promise<void> {
+    // The h we answer counts only stanzas whose work is done; everything below runs after the
+    // wait, on the state as it is then.
+    await this.ctx.sessions.byResume(String(el.attrs.previd ?? ''))?.work.settled();
+    if (this.phase === 'closed') return;
     const prev = this.ctx.sessions.byResume(String(el.attrs.previd ?? ''));
     const h = Number(el.attrs.h);
     if (!prev || prev.jid.local !== this.username || prev.state === 'closed' || !Number.isInteger(h)) {
@@ -293,7 +300,7 @@ export class C2sStream implements ConnectionHandler {
       session.send(errorReply(el, 'not-allowed', 'a resource is already bound'));
       return;
     }
-    this.deps.host.fromClient(session, el);
+    runTracked(session.work, () => this.deps.host.fromClient(session, el));
   }
 
   private smElement(session: Session, el: Element): void {
@@ -307,7 +314,7 @@ export class C2sStream implements ConnectionHandler {
         return;
       }
       case 'r':
-        if (session.sm) this.conn.write(smAck(session.sm.inbound));
+        if (session.sm) this.ackWhenSettled(session, session.sm.inbound);
         return;
       case 'a': {
         const h = Number(el.attrs.h);
@@ -323,6 +330,18 @@ export class C2sStream implements ConnectionHandler {
       default:
         this.conn.write(smFailed('feature-not-implemented'));
     }
+  }
+
+  /**
+   * Answers a <r/> with `h` once what those stanzas started (storage writes) has settled, so an
+   * acknowledged stanza is never one a crash can lose. Answers go out in order.
+   */
+  private ackWhenSettled(session: Session, h: number): void {
+    this.acks = this.acks
+      .then(() => session.work.settled())
+      .then(() => {
+        if (this.session === session && this.phase === 'bound') this.conn.write(smAck(h));
+      });
   }
 
   streamEnd(): void {

@@ -1,3 +1,4 @@
+import { WorkTracker } from '../core/work-tracking.ts';
 import { randomBytes } from 'node:crypto';
 import type { Connection } from '../transport/connection.ts';
 import type { Element } from '../xml/element.ts';
@@ -45,6 +46,8 @@ export class Session {
   /** Directed presences sent to these JIDs (they get unavailable when we go offline). */
   readonly directedPresence = new Set<string>();
   readonly created = Date.now();
+  /** The work this session's stanzas started; stream management acknowledges after it (see core/work-tracking.ts). */
+  readonly work = new WorkTracker();
   lastActivity = Date.now();
   /** The lifecycle, told of stanzas queued while hibernated and of an overflowing queue. */
   observer: SessionObserver | null = null;

@@ -65,38 +65,45 @@ test('PLAIN: lookup errors are temporary failures', async () => {
   assert.equal(condition(await m.step(Buffer.from('\0user\0pencil'))), 'temporary-auth-failure');
 });
 
-test('AuthThrottle: blocks after max failures within a minute, per IP', () => {
+test('AuthThrottle: at most max slots a minute per IP, taken before the check', () => {
   let now = 1_000_000;
   const t = new AuthThrottle(3, () => now);
-  for (let i = 0; i < 3; i++) {
-    assert.equal(t.allowed('1.1.1.1'), true);
-    t.failed('1.1.1.1');
-  }
-  assert.equal(t.allowed('1.1.1.1'), false);
-  assert.equal(t.allowed('2.2.2.2'), true);
+  // Three attempts in flight at once: a fourth is refused before any of them is settled.
+  for (let i = 0; i < 3; i++) assert.ok(t.reserve('1.1.1.1'));
+  assert.equal(t.reserve('1.1.1.1'), null);
+  assert.ok(t.reserve('2.2.2.2'));
   now += 59_999;
-  assert.equal(t.allowed('1.1.1.1'), false);
+  assert.equal(t.reserve('1.1.1.1'), null);
   now += 1;
-  assert.equal(t.allowed('1.1.1.1'), true);
+  assert.ok(t.reserve('1.1.1.1'));
 });
 
-test('AuthThrottle: success resets, old entries are purged, 0 disables', () => {
+test('AuthThrottle: a released slot is given back once, only in its own window; old entries are purged; 0 disables', () => {
   let now = 0;
   const t = new AuthThrottle(2, () => now);
-  t.failed('a');
-  t.failed('a');
-  assert.equal(t.allowed('a'), false);
-  t.succeeded('a');
-  assert.equal(t.allowed('a'), true);
+  const a = t.reserve('a')!;
+  assert.ok(t.reserve('a'));
+  assert.equal(t.reserve('a'), null);
+  a();
+  a(); // a second release gives nothing more back
+  assert.ok(t.reserve('a'));
+  assert.equal(t.reserve('a'), null);
 
-  for (let i = 0; i < 1000; i++) t.failed(`10.0.${i >> 8}.${i & 255}`);
-  assert.equal(t.size, 1000);
+  // A slot of an ended window does not free one in the next.
+  const old = t.reserve('o')!;
   now += 60_000;
-  t.failed('b');
+  t.reserve('o');
+  t.reserve('o');
+  old();
+  assert.equal(t.reserve('o'), null);
+
+  for (let i = 0; i < 1000; i++) t.reserve(`10.0.${i >> 8}.${i & 255}`);
+  assert.ok(t.size >= 1000);
+  now += 60_000;
+  t.reserve('b');
   assert.equal(t.size, 1);
 
   const off = new AuthThrottle(0, () => now);
-  for (let i = 0; i < 10; i++) off.failed('c');
-  assert.equal(off.allowed('c'), true);
+  for (let i = 0; i < 10; i++) assert.ok(off.reserve('c'));
   assert.equal(off.size, 0);
 });

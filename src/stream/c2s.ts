@@ -5,7 +5,7 @@ import type { Connection, ConnectionHandler } from '../transport/connection.ts';
 import { xml, type Element } from '../xml/element.ts';
 import { errorReply, StanzaError, StreamError, streamErrorElement } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
-import type { AuthThrottle } from './sasl/throttle.ts';
+import type { AddressLimit } from '../core/address-limit.ts';
 import { createMechanism, MECHANISMS, type SaslMechanism } from './sasl/mechanism.ts';
 import { Session } from './session.ts';
 import type { SessionLifecycle } from './lifecycle.ts';
@@ -23,7 +23,8 @@ export interface StreamDeps {
   ctx: ServerContext;
   host: ClientHost;
   lifecycle: SessionLifecycle;
-  throttle: AuthThrottle;
+  /** Failed logins per address (src/core/address-limit.ts). */
+  throttle: AddressLimit;
 }
 
 /** RFC 6120 6.4.5 asks for 2 to 5 retries on one stream; the third failure closes it. */

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { deriveCredentials, type StoredCredentials } from '../../src/stream/sasl/credentials.ts';
 import type { CredentialLookup, SaslStep } from '../../src/stream/sasl/mechanism.ts';
 import { PlainMechanism } from '../../src/stream/sasl/plain.ts';
-import { AuthThrottle } from '../../src/stream/sasl/throttle.ts';
 
 const creds: StoredCredentials = await deriveCredentials('pencil', 1024);
 const looked: string[] = [];
@@ -63,47 +62,4 @@ test('PLAIN: empty initial response, then credentials; no step after completion'
 test('PLAIN: lookup errors are temporary failures', async () => {
   const m = new PlainMechanism(async () => Promise.reject(new Error('db down')));
   assert.equal(condition(await m.step(Buffer.from('\0user\0pencil'))), 'temporary-auth-failure');
-});
-
-test('AuthThrottle: at most max slots a minute per IP, taken before the check', () => {
-  let now = 1_000_000;
-  const t = new AuthThrottle(3, () => now);
-  // Three attempts in flight at once: a fourth is refused before any of them is settled.
-  for (let i = 0; i < 3; i++) assert.ok(t.reserve('1.1.1.1'));
-  assert.equal(t.reserve('1.1.1.1'), null);
-  assert.ok(t.reserve('2.2.2.2'));
-  now += 59_999;
-  assert.equal(t.reserve('1.1.1.1'), null);
-  now += 1;
-  assert.ok(t.reserve('1.1.1.1'));
-});
-
-test('AuthThrottle: a released slot is given back once, only in its own window; old entries are purged; 0 disables', () => {
-  let now = 0;
-  const t = new AuthThrottle(2, () => now);
-  const a = t.reserve('a')!;
-  assert.ok(t.reserve('a'));
-  assert.equal(t.reserve('a'), null);
-  a();
-  a(); // a second release gives nothing more back
-  assert.ok(t.reserve('a'));
-  assert.equal(t.reserve('a'), null);
-
-  // A slot of an ended window does not free one in the next.
-  const old = t.reserve('o')!;
-  now += 60_000;
-  t.reserve('o');
-  t.reserve('o');
-  old();
-  assert.equal(t.reserve('o'), null);
-
-  for (let i = 0; i < 1000; i++) t.reserve(`10.0.${i >> 8}.${i & 255}`);
-  assert.ok(t.size >= 1000);
-  now += 60_000;
-  t.reserve('b');
-  assert.equal(t.size, 1);
-
-  const off = new AuthThrottle(0, () => now);
-  for (let i = 0; i < 10; i++) assert.ok(off.reserve('c'));
-  assert.equal(off.size, 0);
 });

@@ -3,35 +3,37 @@ const WINDOW_MS = 60_000;
 const MAX_ENTRIES = 100_000;
 
 /**
- * Fixed one-minute window of authentication attempts per client IP.
+ * A fixed one-minute window of attempts per client IP: failed logins, in-band registrations,
+ * room creations.
  *
- * An attempt takes its slot with `reserve()` before the password is checked, synchronously, so
- * parallel connections cannot all pass the check while the (asynchronous) verifications run:
- * at most `maxFailuresPerMinute` checks per address and window, however many arrive at once.
- * An attempt that turns out not to be a wrong password (success, abort, a malformed request)
- * gives its slot back with `release()`; a wrong password keeps it. Only the attempt's own
- * slot is returned, so a valid login does not wipe an attacker's count from the same address.
- * A maxFailuresPerMinute of 0 (or less) disables throttling.
+ * An attempt takes its slot with `reserve()` before any asynchronous work (a password check, a
+ * password hash, a store write), synchronously, so parallel connections cannot all pass the
+ * limit while that work runs: at most `maxPerMinute` per address and window, however many
+ * arrive at once. An attempt that should not count (a login that succeeded, a registration
+ * that failed) gives its own slot back with the function `reserve()` returned; only that slot,
+ * so one success does not wipe the count of others from the same address.
+ * A maxPerMinute of 0 (or less) disables the limit; `exempt` addresses are never limited.
  */
-export class AuthThrottle {
+export class AddressLimit {
   // Map keeps insertion order; an entry is re-inserted whenever its window restarts, so the
   // oldest windows are always at the front and purging can stop at the first live one.
   private readonly windows = new Map<string, { start: number; used: number }>();
 
   constructor(
-    private readonly maxFailuresPerMinute: number,
+    private readonly maxPerMinute: number,
     private readonly now: () => number = () => Date.now(),
+    private readonly exempt: (ip: string) => boolean = () => false,
   ) {}
 
   /**
    * Takes a slot for one attempt from `ip`; null when its window is used up. The returned
-   * function gives the slot back (once) for an attempt that was not a wrong password.
+   * function gives the slot back (once) for an attempt that should not count.
    */
   reserve(ip: string): (() => void) | null {
-    if (this.maxFailuresPerMinute <= 0) return () => {};
+    if (this.maxPerMinute <= 0 || this.exempt(ip)) return () => {};
     this.purge();
     let w = this.windows.get(ip);
-    if (w && w.used >= this.maxFailuresPerMinute) return null;
+    if (w && w.used >= this.maxPerMinute) return null;
     if (w) w.used++;
     else {
       w = { start: this.now(), used: 1 };

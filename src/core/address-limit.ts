@@ -1,3 +1,6 @@
+import type { Config } from '../config/types.ts';
+import { addressMatcher } from '../transport/connection.ts';
+
 const WINDOW_MS = 60_000;
 /** Hard cap on tracked IPs so a flood from many addresses cannot exhaust memory. */
 const MAX_ENTRIES = 100_000;
@@ -19,11 +22,16 @@ export class AddressLimit {
   // oldest windows are always at the front and purging can stop at the first live one.
   private readonly windows = new Map<string, { start: number; used: number }>();
 
+  private readonly now: () => number;
+  private readonly exempt: (ip: string) => boolean;
+
   constructor(
     private readonly maxPerMinute: number,
-    private readonly now: () => number = () => Date.now(),
-    private readonly exempt: (ip: string) => boolean = () => false,
-  ) {}
+    opts: { now?: () => number; exempt?: (ip: string) => boolean } = {},
+  ) {
+    this.now = opts.now ?? (() => Date.now());
+    this.exempt = opts.exempt ?? (() => false);
+  }
 
   /**
    * Takes a slot for one attempt from `ip`; null when its window is used up. The returned
@@ -62,4 +70,9 @@ export class AddressLimit {
       this.windows.delete(ip);
     }
   }
+}
+
+/** A limit on creating things (accounts, rooms) per address; `limits.exemptAddresses` are not limited. */
+export function creationLimit(config: Config, perMinute: number): AddressLimit {
+  return new AddressLimit(perMinute, { exempt: addressMatcher(config.limits.exemptAddresses) });
 }

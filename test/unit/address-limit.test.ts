@@ -4,7 +4,7 @@ import { AddressLimit } from '../../src/core/address-limit.ts';
 
 test('AddressLimit: at most max slots a minute per IP, taken before the check', () => {
   let now = 1_000_000;
-  const t = new AddressLimit(3, () => now);
+  const t = new AddressLimit(3, { now: () => now });
   // Three attempts in flight at once: a fourth is refused before any of them is settled.
   for (let i = 0; i < 3; i++) assert.ok(t.reserve('1.1.1.1'));
   assert.equal(t.reserve('1.1.1.1'), null);
@@ -17,7 +17,7 @@ test('AddressLimit: at most max slots a minute per IP, taken before the check', 
 
 test('AddressLimit: a released slot is given back once, only in its own window; old entries are purged; 0 disables', () => {
   let now = 0;
-  const t = new AddressLimit(2, () => now);
+  const t = new AddressLimit(2, { now: () => now });
   const a = t.reserve('a')!;
   assert.ok(t.reserve('a'));
   assert.equal(t.reserve('a'), null);
@@ -40,13 +40,13 @@ test('AddressLimit: a released slot is given back once, only in its own window; 
   t.reserve('b');
   assert.equal(t.size, 1);
 
-  const off = new AddressLimit(0, () => now);
+  const off = new AddressLimit(0, { now: () => now });
   for (let i = 0; i < 10; i++) assert.ok(off.reserve('c'));
   assert.equal(off.size, 0);
 });
 
 test('AddressLimit: exempt addresses are never limited', () => {
-  const t = new AddressLimit(1, () => 0, (ip) => ip.startsWith('127.'));
+  const t = new AddressLimit(1, { now: () => 0, exempt: (ip) => ip.startsWith('127.') });
   for (let i = 0; i < 5; i++) assert.ok(t.reserve('127.0.0.1'));
   assert.ok(t.reserve('192.0.2.1'));
   assert.equal(t.reserve('192.0.2.1'), null);

@@ -45,9 +45,11 @@ export function defaultConfig(): Config {
       rateBurstBytes: 262144,
       authTimeoutSeconds: 60,
       authFailuresPerMinute: 10,
+      exemptAddresses: ['127.0.0.0/8', '::1'],
     },
     registration: {
       enabled: true,
+      perAddressPerMinute: 3,
     },
     streamManagement: {
       resumeTimeoutSeconds: 300,
@@ -64,6 +66,7 @@ export function defaultConfig(): Config {
       historyLength: 20,
       maxHistoryLength: 100,
       maxUsers: 0,
+      roomCreationPerAddressPerMinute: 10,
     },
     push: {
       mucPolicy: 'mentions',

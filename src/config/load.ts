@@ -275,9 +275,11 @@ const schema: Schema<Config> = {
     rateBurstBytes: int(1),
     authTimeoutSeconds: int(1, 3600),
     authFailuresPerMinute: int(1),
+    exemptAddresses: arrayOf(ipOrCidr),
   },
   registration: {
     enabled: bool,
+    perAddressPerMinute: int(0),
   },
   streamManagement: {
     resumeTimeoutSeconds: int(0, 86400),
@@ -294,6 +296,7 @@ const schema: Schema<Config> = {
     historyLength: int(0),
     maxHistoryLength: int(0),
     maxUsers: int(0),
+    roomCreationPerAddressPerMinute: int(0),
   },
   push: {
     mucPolicy: oneOf('mentions', 'all'),

@@ -37,10 +37,14 @@ export interface Config {
     authTimeoutSeconds: number;
     /** Failed SASL attempts per IP per minute before further attempts are refused. */
     authFailuresPerMinute: number;
+    /** IPs and CIDR ranges the registration and room-creation limits do not apply to. */
+    exemptAddresses: string[];
   };
   registration: {
     /** XEP-0077 in-band registration of new accounts. */
     enabled: boolean;
+    /** In-band registrations per client IP per minute (0: unlimited). */
+    perAddressPerMinute: number;
   };
   streamManagement: {
     /** Seconds a disconnected resumable session stays hibernated. */
@@ -67,6 +71,8 @@ export interface Config {
     maxHistoryLength: number;
     /** Default max occupants (0 = unlimited). */
     maxUsers: number;
+    /** Rooms created per client IP per minute (0: unlimited). */
+    roomCreationPerAddressPerMinute: number;
   };
   push: {
     /** `mentions` or `all`: which groupchat messages notify absent registered members. */

@@ -5,7 +5,7 @@ import type { Connection, ConnectionHandler } from '../transport/connection.ts';
 import { xml, type Element } from '../xml/element.ts';
 import { errorReply, StanzaError, StreamError, streamErrorElement } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
-import type { AuthThrottle } from './sasl/throttle.ts';
+import type { AddressLimit } from '../core/address-limit.ts';
 import { createMechanism, MECHANISMS, type SaslMechanism } from './sasl/mechanism.ts';
 import { Session } from './session.ts';
 import { runTracked } from '../core/work-tracking.ts';
@@ -24,8 +24,12 @@ export interface StreamDeps {
   ctx: ServerContext;
   host: ClientHost;
   lifecycle: SessionLifecycle;
-  throttle: AuthThrottle;
+  /** Failed logins per address (src/core/address-limit.ts). */
+  throttle: AddressLimit;
 }
+
+/** RFC 6120 6.4.5 asks for 2 to 5 retries on one stream; the third failure closes it. */
+const MAX_FAILED_AUTHS_PER_STREAM = 3;
 
 type Phase = 'header' | 'tls' | 'auth' | 'sasl' | 'bind' | 'bound' | 'closed';
 
@@ -39,6 +43,9 @@ export class C2sStream implements ConnectionHandler {
   private streamId = '';
   /** The <a/> answers waiting for their stanzas' work (see ackWhenSettled). */
   private acks: Promise<void> = Promise.resolve();
+  /** Gives back this exchange's throttle slot (null when none is held). */
+  private authSlot: (() => void) | null = null;
+  private failedAuths = 0;
 
   constructor(
     private readonly conn: Connection,
@@ -154,12 +161,24 @@ export class C2sStream implements ConnectionHandler {
   }
 
   private async sasl(el: Element): Promise<void> {
-    const fail = (condition: string, text?: string) => {
+    /** `refused`: a wrong password or a throttled attempt, counted against this stream. */
+    const fail = (condition: string, text?: string, refused = condition === 'not-authorized') => {
+      const last = refused && ++this.failedAuths >= MAX_FAILED_AUTHS_PER_STREAM;
       const f = xml('failure', { xmlns: NS.SASL }, xml(condition));
-      if (text) f.c('text', { 'xml:lang': 'en' }).t(text);
+      if (text || last) f.c('text', { 'xml:lang': 'en' }).t(last ? `${text ?? 'authentication failed'}; too many attempts on this stream` : text!);
       this.conn.write(f.toString());
       this.mechanism = null;
       this.phase = 'auth';
+      // Only a wrong password keeps the address's slot taken.
+      const slot = this.authSlot;
+      this.authSlot = null;
+      if (condition !== 'not-authorized') slot?.();
+      // RFC 6120 6.4.5: a few retries on the same stream (a mistyped password), then the
+      // stream is closed after the SASL failure.
+      if (last) {
+        this.phase = 'closed';
+        this.conn.closeStream();
+      }
     };
     if (this.mustStartTls()) return this.fail(new StreamError('policy-violation', 'STARTTLS is required before authentication'));
     if (el.name === 'abort') return fail('aborted');
@@ -170,8 +189,10 @@ export class C2sStream implements ConnectionHandler {
     else return fail('incorrect-encoding');
     if (el.name === 'auth') {
       if (this.mechanism) return fail('malformed-request', 'an exchange is already running');
-      const ip = this.conn.remoteAddress;
-      if (!this.deps.throttle.allowed(ip)) return fail('temporary-auth-failure', 'too many failed attempts, try again later');
+      // The slot is taken now, before any await: parallel attempts cannot all pass the limit.
+      const slot = this.deps.throttle.reserve(this.conn.remoteAddress);
+      if (!slot) return fail('temporary-auth-failure', 'too many failed attempts, try again later', true);
+      this.authSlot = slot;
       const mech = createMechanism(el.attrs.mechanism as string, (u) => this.ctx.accounts.get(u).then((a) => a?.credentials), { domain: this.ctx.config.domain });
       if (!mech) return fail('invalid-mechanism');
       this.mechanism = mech;
@@ -188,10 +209,10 @@ export class C2sStream implements ConnectionHandler {
     if (step.kind === 'challenge') {
       this.conn.write(xml('challenge', { xmlns: NS.SASL }, step.data.length ? step.data.toString('base64') : '=').toString());
     } else if (step.kind === 'failure') {
-      if (step.condition === 'not-authorized') this.deps.throttle.failed(this.conn.remoteAddress);
       fail(step.condition, step.text);
     } else {
-      this.deps.throttle.succeeded(this.conn.remoteAddress);
+      this.authSlot?.();
+      this.authSlot = null;
       this.username = step.username;
       this.mechanism = null;
       this.conn.write(xml('success', { xmlns: NS.SASL }, ...(step.data?.length ? [step.data.toString('base64')] : [])).toString());

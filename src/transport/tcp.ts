@@ -59,15 +59,26 @@ export class TcpConnection implements Connection {
   }
 
   private attach(socket: net.Socket): void {
-    socket.setEncoding('utf8');
+    // Not setEncoding('utf8'): it replaces invalid bytes with U+FFFD, which would then be
+    // relayed. A fatal streaming decoder refuses them and still joins a character split
+    // across reads. One decoder per socket: the TLS socket after STARTTLS starts afresh.
+    const decoder = new TextDecoder('utf-8', { fatal: true });
     this.restartStream();
-    socket.on('data', (chunk: string) => {
+    socket.on('data', (chunk: Buffer) => {
       if (this.closed) return;
-      if (!this.limiter.take(Buffer.byteLength(chunk))) {
+      if (!this.limiter.take(chunk.length)) {
         this.handler?.error(new StreamError('policy-violation', 'rate limit exceeded'));
         return;
       }
-      this.parser.write(chunk);
+      let text: string;
+      try {
+        text = decoder.decode(chunk, { stream: true });
+      } catch {
+        // RFC 6120 4.9.3.22: a stream that violates the rules of UTF-8.
+        this.handler?.error(new StreamError('unsupported-encoding', 'the input is not valid UTF-8'));
+        return;
+      }
+      if (text) this.parser.write(text);
     });
   }
 

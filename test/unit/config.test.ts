@@ -41,8 +41,9 @@ describe('defaultConfig', () => {
       rateBurstBytes: 262144,
       authTimeoutSeconds: 60,
       authFailuresPerMinute: 10,
+      exemptAddresses: ['127.0.0.0/8', '::1'],
     });
-    assert.deepEqual(c.registration, { enabled: true });
+    assert.deepEqual(c.registration, { enabled: true, perAddressPerMinute: 3 });
     assert.deepEqual(c.streamManagement, { resumeTimeoutSeconds: 300, maxQueue: 1000 });
     assert.deepEqual(c.ping, { idleSeconds: 300, timeoutSeconds: 60 });
     assert.deepEqual(c.muc, {
@@ -52,6 +53,7 @@ describe('defaultConfig', () => {
       historyLength: 20,
       maxHistoryLength: 100,
       maxUsers: 0,
+      roomCreationPerAddressPerMinute: 10,
     });
     assert.deepEqual(c.push, {
       mucPolicy: 'mentions',
@@ -188,6 +190,10 @@ describe('validateConfig errors', () => {
     assertOneError({ muc: { maxUsers: -1 } }, 'muc.maxUsers');
     assertOneError({ push: { maxDevices: 0 } }, 'push.maxDevices');
     assertOneError({ appServer: { keepPerNode: 1.5 } }, 'appServer.keepPerNode');
+    assertOneError({ registration: { perAddressPerMinute: -1 } }, 'registration.perAddressPerMinute', /must be an integer >= 0 \(got -1\)/);
+    assertOneError({ registration: { perAddressPerMinute: '3' } }, 'registration.perAddressPerMinute', /got "3"/);
+    assertOneError({ muc: { roomCreationPerAddressPerMinute: 0.5 } }, 'muc.roomCreationPerAddressPerMinute', /integer >= 0/);
+    assertOneError({ limits: { exemptAddresses: ['localhost'] } }, 'limits.exemptAddresses[0]', /IP address or CIDR range/);
   });
 
   it('checks booleans, enums and strings', () => {

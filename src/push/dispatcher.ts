@@ -167,19 +167,29 @@ export class PushDispatcher {
         answer = err instanceof StanzaError ? err : this.internalError(err);
       }
       if (answer instanceof Promise) {
-        answer.then(
-          (a) => this.settle(reg, answerOf(a)),
-          (err) => this.settle(reg, answerOf(err instanceof StanzaError ? err : this.internalError(err))),
-        );
+        answer
+          .then(
+            (a) => this.settle(reg, answerOf(a)),
+            (err) => this.settle(reg, answerOf(err instanceof StanzaError ? err : this.internalError(err))),
+          )
+          .catch(this.settleFailed);
       } else this.settle(reg, answerOf(answer));
       return;
     }
     const iq = buildNotification({ id: `${this.idPrefix}${(this.seq++).toString(36)}`, to: reg.jid, node: reg.node, count, content, publishOptions: prepared.options });
-    this.ctx.router.request(iq, this.ctx.config.push.timeoutSeconds * 1000).then(
-      (reply) => this.settle(reg, reply ? (reply.attrs.type === 'result' ? RESULT : { type: 'error', ...errorConditionOf(reply) }) : null),
-      (err) => this.ctx.log.error({ err }, 'push dispatch failed'),
-    );
+    this.ctx.router
+      .request(iq, this.ctx.config.push.timeoutSeconds * 1000)
+      .then(
+        (reply) => this.settle(reg, reply ? (reply.attrs.type === 'result' ? RESULT : { type: 'error', ...errorConditionOf(reply) }) : null),
+        (err) => this.ctx.log.error({ err }, 'push dispatch failed'),
+      )
+      .catch(this.settleFailed);
   }
+
+  /** Settling runs on a promise nobody awaits: its failure is logged, never left unhandled. */
+  private readonly settleFailed = (err: unknown): void => {
+    this.ctx.log.error({ err }, 'settling a push notification failed');
+  };
 
   private internalError(err: unknown): StanzaError {
     this.ctx.log.error({ err }, 'push app server failure');
@@ -217,7 +227,15 @@ export class PushDispatcher {
   }
 
   private tell(o: PushOutcome): void {
-    for (const l of this.listeners) l(o);
+    for (const l of this.listeners) {
+      try {
+        const r: unknown = l(o);
+        if (r instanceof Promise) r.catch((err: unknown) => this.ctx.log.error({ err }, 'push outcome listener failed'));
+      } catch (err) {
+        // One listener's bug must not skip the others nor the registration's error count.
+        this.ctx.log.error({ err }, 'push outcome listener failed');
+      }
+    }
   }
 }
 

@@ -140,6 +140,11 @@ export class Registrations {
     await this.store.delete(recordOf(r));
   }
 
+  /** Drops a user's live registrations whose records are already gone from the store. */
+  forget(user: string): void {
+    for (const r of [...this.of(user)]) this.detach(r);
+  }
+
   /** A result from the app server: the error count starts over. */
   noteResult(r: PushRegistration): void {
     if (r.errors === 0 || r.removed) return;

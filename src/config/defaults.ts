@@ -45,6 +45,8 @@ export function defaultConfig(): Config {
       rateBurstBytes: 262144,
       authTimeoutSeconds: 60,
       authFailuresPerMinute: 10,
+      maxPendingOutputBytes: 4194304,
+      sendTimeoutSeconds: 180,
     },
     registration: {
       enabled: true,
@@ -52,6 +54,7 @@ export function defaultConfig(): Config {
     streamManagement: {
       resumeTimeoutSeconds: 300,
       maxQueue: 1000,
+      maxQueueBytes: 8388608,
     },
     ping: {
       idleSeconds: 300,

@@ -275,6 +275,8 @@ const schema: Schema<Config> = {
     rateBurstBytes: int(1),
     authTimeoutSeconds: int(1, 3600),
     authFailuresPerMinute: int(1),
+    maxPendingOutputBytes: int(1024),
+    sendTimeoutSeconds: int(1, 86400),
   },
   registration: {
     enabled: bool,
@@ -282,6 +284,7 @@ const schema: Schema<Config> = {
   streamManagement: {
     resumeTimeoutSeconds: int(0, 86400),
     maxQueue: int(1),
+    maxQueueBytes: int(1024),
   },
   ping: {
     idleSeconds: int(0, 86400),

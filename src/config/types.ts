@@ -37,6 +37,14 @@ export interface Config {
     authTimeoutSeconds: number;
     /** Failed SASL attempts per IP per minute before further attempts are refused. */
     authFailuresPerMinute: number;
+    /**
+     * Output a connection may have waiting for its client to read it (bytes, counted as
+     * characters); beyond it the stream ends with resource-constraint, or a resumable XEP-0198
+     * session is hibernated.
+     */
+    maxPendingOutputBytes: number;
+    /** Seconds waiting output may go without any of it being sent before the connection is dropped. */
+    sendTimeoutSeconds: number;
   };
   registration: {
     /** XEP-0077 in-band registration of new accounts. */
@@ -47,6 +55,8 @@ export interface Config {
     resumeTimeoutSeconds: number;
     /** Unacked stanzas kept per session before the session is closed. */
     maxQueue: number;
+    /** Bytes (counted as characters) of unacked stanzas kept per session before it is closed. */
+    maxQueueBytes: number;
   };
   ping: {
     /** Seconds of silence before the server pings a client; 0 disables. */

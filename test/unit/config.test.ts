@@ -41,9 +41,11 @@ describe('defaultConfig', () => {
       rateBurstBytes: 262144,
       authTimeoutSeconds: 60,
       authFailuresPerMinute: 10,
+      maxPendingOutputBytes: 4194304,
+      sendTimeoutSeconds: 180,
     });
     assert.deepEqual(c.registration, { enabled: true });
-    assert.deepEqual(c.streamManagement, { resumeTimeoutSeconds: 300, maxQueue: 1000 });
+    assert.deepEqual(c.streamManagement, { resumeTimeoutSeconds: 300, maxQueue: 1000, maxQueueBytes: 8388608 });
     assert.deepEqual(c.ping, { idleSeconds: 300, timeoutSeconds: 60 });
     assert.deepEqual(c.muc, {
       domain: 'conference.localhost',

@@ -43,7 +43,7 @@ export async function installPush(ctx: ServerContext, host: Host, muc: MucServic
   const dispatcher = new PushDispatcher(ctx, registrations);
   dispatcher.attachLocal(localAppServer);
   const unread = new UnreadCounter();
-  installEnable(ctx, host, muc, registrations);
+  installEnable(ctx, host, muc, registrations, localAppServer);
   if (muc) installMucListener(ctx, muc, registrations, dispatcher, unread);
   const stopAccount = installAccountListener(ctx, muc, registrations, dispatcher);
   // The stored registrations went with the account, in its one batch (src/store/account-data.ts):

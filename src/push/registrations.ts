@@ -14,7 +14,7 @@ export interface PushRegistration extends PushRegistrationRecord {
   recent: string[];
   removed: boolean;
   /** What the dispatcher works out once for all of this registration's notifications. */
-  prepared?: { secret: string | null; options: Element | null };
+  prepared?: { options: Element | null };
 }
 
 export interface EnableRequest {

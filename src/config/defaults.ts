@@ -82,6 +82,7 @@ export function defaultConfig(): Config {
       keepPerNode: 100,
       webhook: null,
       nodeWebhooks: {},
+      httpToken: null,
     },
     log: {
       level: 'info',

@@ -98,6 +98,11 @@ export interface Config {
     webhook: string | null;
     /** Per-node webhooks. */
     nodeWebhooks: Record<string, string>;
+    /**
+     * Token required by /push/notifications and /push/events. null: none while http.host is
+     * loopback, else one generated into <dataDir>/push-http-token at the first start.
+     */
+    httpToken: string | null;
   };
   log: {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -64,7 +64,7 @@ describe('defaultConfig', () => {
       importantBody: 'New Message!',
       timeoutSeconds: 30,
     });
-    assert.deepEqual(c.appServer, { domain: 'push.localhost', keepPerNode: 100, webhook: null, nodeWebhooks: {} });
+    assert.deepEqual(c.appServer, { domain: 'push.localhost', keepPerNode: 100, webhook: null, nodeWebhooks: {}, httpToken: null });
     assert.deepEqual(c.log, { level: 'info' });
   });
 
@@ -216,6 +216,9 @@ describe('validateConfig errors', () => {
     assertOneError({ appServer: { webhook: 'ftp://x.example/' } }, 'appServer.webhook', /http/);
     assertOneError({ appServer: { nodeWebhooks: { n: 'nope' } } }, 'appServer.nodeWebhooks.n', /http/);
     assertOneError({ appServer: { nodeWebhooks: [] } }, 'appServer.nodeWebhooks');
+    assertOneError({ appServer: { httpToken: 'too-short' } }, 'appServer.httpToken', /16 or more/);
+    assertOneError({ appServer: { httpToken: 'has a space in it, sadly' } }, 'appServer.httpToken');
+    assert.equal(validateConfig({ appServer: { httpToken: 'a-long-enough-token' } }).appServer.httpToken, 'a-long-enough-token');
   });
 
   it('checks the service domains', () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Element } from '../../src/xml/element.ts';
 import { startWithUsers, type TestServer } from '../helpers/server.ts';
 import { joinRaw, RoomFlood, seesLeave } from '../helpers/flood.ts';
-import { is, NS, RawTcp } from '../helpers/raw.ts';
+import { is, isIq, NS, RawTcp, RawWs } from '../helpers/raw.ts';
 
 // Issue 12 item 1: what happens to a client that stops reading when it uses stream management,
 // and the send timeout.
@@ -12,16 +12,28 @@ const ROOM = 'busy@conference.localhost';
 const BODY = 'y'.repeat(16000);
 const MAX_ROUNDS = 200;
 
-/** Three readers and one client that will stop reading, all in the room. */
-async function busyRoom(t: TestServer, opts: { sm: boolean }) {
-  const port = t.server.ports.c2s;
+/** Three readers over TCP, in the room. */
+async function readers(t: TestServer): Promise<RawTcp[]> {
   const senders: RawTcp[] = [];
   for (let i = 0; i < 3; i++) {
-    const c = await RawTcp.login(port, `s${i}`);
+    const c = await RawTcp.login(t.server.ports.c2s, `s${i}`);
     await joinRaw(c, ROOM, `s${i}`);
     senders.push(c);
   }
-  const slow = await RawTcp.login(port, 'slow');
+  return senders;
+}
+
+/** Counts the readers that saw the slow client leave the room. */
+function leaves(senders: RawTcp[]): () => number {
+  let left = 0;
+  for (const c of senders) void seesLeave(c, ROOM, 'slow', 60_000).then((saw) => saw && left++);
+  return () => left;
+}
+
+/** Three readers and one TCP client that will stop reading, all in the room. */
+async function busyRoom(t: TestServer, opts: { sm: boolean }) {
+  const senders = await readers(t);
+  const slow = await RawTcp.login(t.server.ports.c2s, 'slow');
   let smId = '';
   if (opts.sm) {
     slow.send(`<enable xmlns='${NS.SM}' resume='true'/>`);
@@ -30,9 +42,7 @@ async function busyRoom(t: TestServer, opts: { sm: boolean }) {
   await joinRaw(slow, ROOM, 'slow');
   for (const c of senders) await c.next((el) => el.name === 'presence' && el.attrs.from === `${ROOM}/slow`, 5000, 'the slow join');
   slow.socket.pause();
-  let left = 0;
-  for (const c of senders) void seesLeave(c, ROOM, 'slow', 60_000).then((saw) => saw && left++);
-  return { senders, slow, smId, flood: new RoomFlood(ROOM, senders, BODY), left: () => left };
+  return { senders, slow, smId, flood: new RoomFlood(ROOM, senders, BODY), left: leaves(senders) };
 }
 
 const users = ['s0', 's1', 's2', 'slow'];
@@ -97,6 +107,34 @@ test('send timeout: output that has not drained for limits.sendTimeoutSeconds dr
     assert.equal(left(), senders.length, `the slow client left the room (after ${flood.rounds} rounds)`);
     assert.ok(flood.complete());
     for (const c of [...senders, slow]) c.destroy();
+  } finally {
+    await t.stop();
+  }
+});
+
+test('over WebSocket too: a client that stops reading is dropped at the high-water mark', { timeout: 120_000 }, async () => {
+  const t = await startWithUsers(users, { muc: room, limits: { ...fast, maxPendingOutputBytes: 262144 } });
+  try {
+    const senders = await readers(t);
+    const slow = await RawWs.connect(`ws://127.0.0.1:${t.server.ports.http}/xmpp-websocket`);
+    slow.open();
+    await slow.next(is('stream:features'));
+    assert.equal((await slow.plain('slow', 'secret')).name, 'success');
+    slow.open();
+    await slow.next(is('stream:features'));
+    slow.send(`<iq type='set' id='b1' xmlns='jabber:client'><bind xmlns='${NS.BIND}'/></iq>`);
+    await slow.next(isIq('b1'));
+    slow.send(`<presence to='${ROOM}/slow' xmlns='jabber:client'><x xmlns='http://jabber.org/protocol/muc'/></presence>`);
+    await slow.next((el) => el.name === 'presence' && el.attrs.from === `${ROOM}/slow`);
+    for (const c of senders) await c.next((el) => el.name === 'presence' && el.attrs.from === `${ROOM}/slow`, 5000, 'the slow join');
+    slow.ws.pause();
+    const left = leaves(senders);
+    const flood = new RoomFlood(ROOM, senders, BODY);
+    while (flood.rounds < MAX_ROUNDS && left() < senders.length) await flood.round();
+    assert.equal(left(), senders.length, `the slow client left the room (after ${flood.rounds} rounds)`);
+    assert.ok(flood.complete());
+    for (const c of senders) c.destroy();
+    slow.ws.terminate();
   } finally {
     await t.stop();
   }

@@ -101,7 +101,9 @@ export class AppServer implements LocalAppServer {
     readonly domain: string,
   ) {
     this.store = new AppServerNodeStore(ctx.store);
-    ctx.router.register(domain, (stanza) => void this.handle(stanza));
+    ctx.router.register(domain, (stanza) => {
+      this.handle(stanza).catch((err: unknown) => ctx.log.error({ err }, 'push app server failure'));
+    });
   }
 
   async load(): Promise<void> {

@@ -54,7 +54,7 @@ export function defaultConfig(): Config {
     streamManagement: {
       resumeTimeoutSeconds: 300,
       maxQueue: 1000,
-      maxQueueBytes: 8388608,
+      maxQueueBytes: 16777216,
     },
     ping: {
       idleSeconds: 300,

@@ -45,7 +45,7 @@ describe('defaultConfig', () => {
       sendTimeoutSeconds: 180,
     });
     assert.deepEqual(c.registration, { enabled: true });
-    assert.deepEqual(c.streamManagement, { resumeTimeoutSeconds: 300, maxQueue: 1000, maxQueueBytes: 8388608 });
+    assert.deepEqual(c.streamManagement, { resumeTimeoutSeconds: 300, maxQueue: 1000, maxQueueBytes: 16777216 });
     assert.deepEqual(c.ping, { idleSeconds: 300, timeoutSeconds: 60 });
     assert.deepEqual(c.muc, {
       domain: 'conference.localhost',

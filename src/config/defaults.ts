@@ -46,6 +46,8 @@ export function defaultConfig(): Config {
       authTimeoutSeconds: 60,
       authFailuresPerMinute: 10,
       exemptAddresses: ['127.0.0.0/8', '::1'],
+      maxPendingOutputBytes: 4194304,
+      sendTimeoutSeconds: 180,
     },
     registration: {
       enabled: true,
@@ -54,6 +56,7 @@ export function defaultConfig(): Config {
     streamManagement: {
       resumeTimeoutSeconds: 300,
       maxQueue: 1000,
+      maxQueueBytes: 16777216,
     },
     ping: {
       idleSeconds: 300,
@@ -82,6 +85,7 @@ export function defaultConfig(): Config {
       keepPerNode: 100,
       webhook: null,
       nodeWebhooks: {},
+      httpToken: null,
     },
     log: {
       level: 'info',

@@ -39,6 +39,14 @@ export interface Config {
     authFailuresPerMinute: number;
     /** IPs and CIDR ranges the registration and room-creation limits do not apply to. */
     exemptAddresses: string[];
+    /**
+     * Output a connection may have waiting for its client to read it (bytes, counted as
+     * characters); beyond it the stream ends with resource-constraint, or a resumable XEP-0198
+     * session is hibernated.
+     */
+    maxPendingOutputBytes: number;
+    /** Seconds waiting output may go without any of it being sent before the connection is dropped. */
+    sendTimeoutSeconds: number;
   };
   registration: {
     /** XEP-0077 in-band registration of new accounts. */
@@ -51,6 +59,8 @@ export interface Config {
     resumeTimeoutSeconds: number;
     /** Unacked stanzas kept per session before the session is closed. */
     maxQueue: number;
+    /** Bytes (counted as characters) of unacked stanzas kept per session before it is closed. */
+    maxQueueBytes: number;
   };
   ping: {
     /** Seconds of silence before the server pings a client; 0 disables. */
@@ -94,6 +104,11 @@ export interface Config {
     webhook: string | null;
     /** Per-node webhooks. */
     nodeWebhooks: Record<string, string>;
+    /**
+     * Token required by /push/notifications and /push/events. null: none while http.host is
+     * loopback, else one generated into <dataDir>/push-http-token at the first start.
+     */
+    httpToken: string | null;
   };
   log: {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -282,7 +282,7 @@ export class C2sStream implements ConnectionHandler {
     clearTimeout(this.authTimer);
     if (prev.connection) {
       // The old socket is still open from the server's view: it is dead to the client.
-      prev.connection.setHandler({ streamStart() {}, stanza() {}, streamEnd() {}, error() {}, closed() {} });
+      prev.connection.setHandler({ streamStart() {}, stanza() {}, streamEnd() {}, error() {}, closed() {}, backlogged() {} });
       prev.connection.destroy();
     }
     if (prev.sm!.hibernationTimer) clearTimeout(prev.sm!.hibernationTimer);
@@ -375,6 +375,23 @@ export class C2sStream implements ConnectionHandler {
 
   error(err: StreamError): void {
     this.fail(err);
+  }
+
+  /**
+   * The client does not read what it is sent. A resumable session keeps its unacked queue
+   * (within `streamManagement.maxQueueBytes`) and hibernates once the socket is gone; any other
+   * stream ends with resource-constraint.
+   */
+  backlogged(reason: string): void {
+    if (this.phase === 'closed') return;
+    const session = this.session;
+    this.ctx.log.info({ conn: this.conn.id, jid: session?.jid.full, pending: this.conn.pendingBytes, reason }, 'client not reading its output: dropping the connection');
+    if (session?.sm?.id && session.state === 'active') {
+      // The socket's close hands the session to `closed()`, which hibernates it.
+      this.conn.destroy();
+      return;
+    }
+    this.fail(new StreamError('resource-constraint', reason));
   }
 
   closed(): void {

@@ -2,9 +2,10 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { StreamParser } from '../xml/stream-parser.ts';
 import { StreamError } from '../xml/errors.ts';
+import { OutputWatch, type BackpressureOptions } from './backpressure.ts';
 import { isLoopback, nextConnectionId, OutputBatch, RateLimiter, type Connection, type ConnectionHandler } from './connection.ts';
 
-export interface TcpOptions {
+export interface TcpOptions extends BackpressureOptions {
   maxStanzaBytes: number;
   maxDepth: number;
   rateBytesPerSecond: number;
@@ -26,6 +27,7 @@ export class TcpConnection implements Connection {
   private readonly output = new OutputBatch((items) => this.writeOut(items));
   private closed = false;
   private readonly limiter: RateLimiter;
+  private readonly watch: OutputWatch;
 
   constructor(
     socket: net.Socket,
@@ -36,6 +38,7 @@ export class TcpConnection implements Connection {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.encrypted = directTls;
     this.limiter = new RateLimiter(opts.rateBytesPerSecond, opts.rateBurstBytes);
+    this.watch = new OutputWatch(opts, () => this.pendingBytes, (reason) => this.handler?.backlogged(reason));
     socket.setNoDelay(true);
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.onClose());
@@ -82,6 +85,10 @@ export class TcpConnection implements Connection {
     });
   }
 
+  allowBacklog(bytes: number): void {
+    this.watch.allow(bytes);
+  }
+
   restartStream(): void {
     const parser = new StreamParser({ maxStanzaBytes: this.opts.maxStanzaBytes, maxDepth: this.opts.maxDepth });
     parser.on('streamStart', (el) => this.parser === parser && this.handler?.streamStart(el));
@@ -100,7 +107,9 @@ export class TcpConnection implements Connection {
   }
 
   private writeOut(items: string[]): void {
-    if (!this.socket.destroyed) this.socket.write(items.length === 1 ? items[0]! : items.join(''));
+    if (this.socket.destroyed) return;
+    this.socket.write(items.length === 1 ? items[0]! : items.join(''), this.watch.progress);
+    this.watch.wrote();
   }
 
   async startTls(): Promise<void> {
@@ -136,6 +145,7 @@ export class TcpConnection implements Connection {
 
   private onClose(): void {
     this.closed = true;
+    this.watch.stop();
     const h = this.handler;
     this.handler = undefined;
     h?.closed();

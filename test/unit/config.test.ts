@@ -42,9 +42,11 @@ describe('defaultConfig', () => {
       authTimeoutSeconds: 60,
       authFailuresPerMinute: 10,
       exemptAddresses: ['127.0.0.0/8', '::1'],
+      maxPendingOutputBytes: 4194304,
+      sendTimeoutSeconds: 180,
     });
     assert.deepEqual(c.registration, { enabled: true, perAddressPerMinute: 3 });
-    assert.deepEqual(c.streamManagement, { resumeTimeoutSeconds: 300, maxQueue: 1000 });
+    assert.deepEqual(c.streamManagement, { resumeTimeoutSeconds: 300, maxQueue: 1000, maxQueueBytes: 16777216 });
     assert.deepEqual(c.ping, { idleSeconds: 300, timeoutSeconds: 60 });
     assert.deepEqual(c.muc, {
       domain: 'conference.localhost',
@@ -64,7 +66,7 @@ describe('defaultConfig', () => {
       importantBody: 'New Message!',
       timeoutSeconds: 30,
     });
-    assert.deepEqual(c.appServer, { domain: 'push.localhost', keepPerNode: 100, webhook: null, nodeWebhooks: {} });
+    assert.deepEqual(c.appServer, { domain: 'push.localhost', keepPerNode: 100, webhook: null, nodeWebhooks: {}, httpToken: null });
     assert.deepEqual(c.log, { level: 'info' });
   });
 
@@ -220,6 +222,9 @@ describe('validateConfig errors', () => {
     assertOneError({ appServer: { webhook: 'ftp://x.example/' } }, 'appServer.webhook', /http/);
     assertOneError({ appServer: { nodeWebhooks: { n: 'nope' } } }, 'appServer.nodeWebhooks.n', /http/);
     assertOneError({ appServer: { nodeWebhooks: [] } }, 'appServer.nodeWebhooks');
+    assertOneError({ appServer: { httpToken: 'too-short' } }, 'appServer.httpToken', /16 or more/);
+    assertOneError({ appServer: { httpToken: 'has a space in it, sadly' } }, 'appServer.httpToken');
+    assert.equal(validateConfig({ appServer: { httpToken: 'a-long-enough-token' } }).appServer.httpToken, 'a-long-enough-token');
   });
 
   it('checks the service domains', () => {

@@ -71,7 +71,7 @@ export function installHistory(muc: MucService): void {
       for (const e of entries) {
         const copy = cloneElement(e.el);
         copy.cnode(xml('delay', { xmlns: NS.DELAY, stamp: new Date(e.time).toISOString(), from: room.jid.bare }));
-        muc.deliver(jid.full, new Prepared(copy));
+        room.deliver(jid.full, new Prepared(copy));
       }
     },
     20,

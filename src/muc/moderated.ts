@@ -62,7 +62,7 @@ function request(muc: MucService, room: Room, occupant: Occupant, from: Jid): vo
   const p = new Prepared(xml('message', { from: room.jid.bare, id: randomUUID() }, form));
   for (const moderator of room.occupants.values()) {
     if (moderator.role !== 'moderator') continue;
-    for (const full of moderator.sessions.keys()) muc.deliver(full, p);
+    for (const full of moderator.sessions.keys()) room.deliver(full, p);
   }
 }
 

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { parseJid, type Jid } from '../core/jid.ts';
 import { monotonicUlid } from '../core/ulid.ts';
+import { trackWork } from '../core/work-tracking.ts';
 import { cloneElement, xml, type Element } from '../xml/element.ts';
 import { StanzaError } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
 import type { MucService } from './service.ts';
 import { Occupant } from './occupant.ts';
+import { OutputGate } from './output-gate.ts';
 import { mucUserX, occupantIdEl, Prepared, presencePayload } from './stanzas.ts';
 import { AFFILIATION_RANK, ROLE_RANK, type Affiliation, type Role, type RoomRecord } from './types.ts';
 
@@ -40,6 +42,8 @@ export class Room {
   private nickIndex: NickIndex | null = null;
   /** Voice granted to or revoked from unaffiliated users, by bare JID (see `entryRole`); in memory only. */
   private readonly rememberedRoles = new Map<string, Role>();
+  /** Keeps the room's output in decision order while a message waits for its archive commit. */
+  private readonly gate = new OutputGate();
 
   constructor(
     readonly jid: Jid,
@@ -108,6 +112,12 @@ export class Room {
 
   isEmpty(): boolean {
     return this.occupants.size === 0;
+  }
+
+  /** Sends a prepared stanza from the room to one real full JID, in the room's output order. */
+  deliver(to: string, p: Prepared): void {
+    if (this.gate.open) this.service.deliver(to, p);
+    else this.gate.send(() => this.service.deliver(to, p));
   }
 
   // ------------------------------------------------------------------ presence
@@ -248,9 +258,9 @@ export class Room {
       if (!self && !broadcastRoles.has(subject.role === 'none' ? 'participant' : subject.role)) continue;
       const withJid = self || this.seesRealJids(recipient);
       const p = variant(withJid, self, self ? full : undefined);
-      this.service.deliver(full, p);
+      this.deliver(full, p);
     }
-    for (const full of opts.extraSelf ?? []) this.service.deliver(full, variant(true, true, full));
+    for (const full of opts.extraSelf ?? []) this.deliver(full, variant(true, true, full));
   }
 
   /** The presence of one occupant to one session, for the join roster. */
@@ -258,7 +268,7 @@ export class Room {
     const self = subject === recipient;
     const withJid = self || this.seesRealJids(recipient);
     const el = this.presenceOf(subject, { withJid: withJid ? (self ? to : [...subject.sessions.keys()][0]) : undefined, codes, unavailable, removal });
-    this.service.deliver(to, new Prepared(el));
+    this.deliver(to, new Prepared(el));
   }
 
   presenceOf(
@@ -329,15 +339,21 @@ export class Room {
     out.cnode(occupantIdEl(sender));
     const message = { room: this, occupant: sender, from, stanza: out, stanzaId, body: out.getChildText('body') };
     // The echo's stanza-id promises that history has the message: it goes out after the commit.
-    await this.service.hooks.fire('room:commit-message', message);
-    this.broadcastMessage(out);
-    this.service.hooks.emit('room:message', message);
+    // The room takes its next stanza meanwhile; its later output waits behind this message.
+    const committed = this.service.hooks.fire('room:commit-message', message);
+    trackWork(
+      this.gate.after(committed, (err) => {
+        if (err) return this.service.refuse(stanza, err, this.jid);
+        this.broadcastMessage(out);
+        this.service.hooks.emit('room:message', message);
+      }),
+    );
   }
 
   /** Groupchat fan-out: one serialization, every occupant session (the sender's too). */
   broadcastMessage(el: Element): void {
     const p = new Prepared(el);
-    for (const full of this.bySession.keys()) this.service.deliver(full, p);
+    for (const full of this.bySession.keys()) this.deliver(full, p);
   }
 
   private privateMessage(stanza: Element, from: Jid, nick: string, sender: Occupant | undefined): void {
@@ -352,7 +368,7 @@ export class Room {
     for (const c of stanza.children) if (typeof c !== 'string') out.cnode(c);
     out.c('x', { xmlns: NS.MUC_USER });
     const p = new Prepared(out);
-    for (const full of target.sessions.keys()) this.service.deliver(full, p);
+    for (const full of target.sessions.keys()) this.deliver(full, p);
   }
 
   // ------------------------------------------------------------------ admin

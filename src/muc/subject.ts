@@ -10,7 +10,7 @@ export function installSubject(muc: MucService): void {
     ({ room, jid }) => {
       const s = room.record.subject;
       const el = xml('message', { from: s ? room.occupantJid(s.nick) : room.jid.bare, type: 'groupchat', id: `subject-${room.jid.local}` }, xml('subject', {}, s?.text ?? ''));
-      muc.deliver(jid.full, new Prepared(el));
+      room.deliver(jid.full, new Prepared(el));
     },
     10,
   );

@@ -8,6 +8,7 @@ import { NS } from '../xml/ns.ts';
 import type { MucService } from './service.ts';
 import { Occupant } from './occupant.ts';
 import { OutputGate } from './output-gate.ts';
+import type { RoomView } from './room-view.ts';
 import { mucUserX, occupantIdEl, Prepared, presencePayload } from './stanzas.ts';
 import { AFFILIATION_RANK, ROLE_RANK, type Affiliation, type Role, type RoomRecord } from './types.ts';
 
@@ -34,7 +35,7 @@ export interface Removal {
  * The room core: occupants, presence, groupchat and private messages, and the fan-out.
  * Features (src/muc/*.ts) hook into its events; the core knows none of them.
  */
-export class Room {
+export class Room implements RoomView {
   readonly occupants = new Map<string, Occupant>();
   /** Occupant by real full JID. */
   readonly bySession = new Map<string, Occupant>();
@@ -112,6 +113,37 @@ export class Room {
 
   isEmpty(): boolean {
     return this.occupants.size === 0;
+  }
+
+  // ------------------------------------------------------------------ RoomView (asked from outside src/muc/)
+
+  get pushPolicy() {
+    return this.config.pushPolicy;
+  }
+
+  registeredNick(bare: string): string | undefined {
+    return this.record.nicks[bare];
+  }
+
+  registeredMembers(): Iterable<[string, string]> {
+    return Object.entries(this.record.nicks);
+  }
+
+  nickOf(full: string): string | undefined {
+    return this.bySession.get(full)?.nick;
+  }
+
+  presentUsers(reachable: (full: string) => boolean): Set<string> {
+    const out = new Set<string>();
+    for (const occupant of this.occupants.values()) {
+      for (const full of occupant.sessions.keys()) {
+        if (reachable(full)) {
+          out.add(occupant.bare);
+          break;
+        }
+      }
+    }
+    return out;
   }
 
   /** Sends a prepared stanza from the room to one real full JID, in the room's output order. */

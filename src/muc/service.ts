@@ -14,6 +14,7 @@ import { toAttr, type Prepared } from './stanzas.ts';
 import { defaultRoomConfig } from './config.ts';
 import type { RoomNodeHandler } from './disco.ts';
 import type { RoomRecord } from './types.ts';
+import type { RoomView } from './room-view.ts';
 import { creationLimit, type AddressLimit } from '../core/address-limit.ts';
 import { KeyedQueue } from '../core/keyed-queue.ts';
 
@@ -65,6 +66,11 @@ export class MucService {
       this.rooms.set(record.jid, room);
       await this.hooks.fire('room:created', { room });
     }
+  }
+
+  /** The live room with this bare JID, as the rest of the server may see it. */
+  room(bare: string): RoomView | undefined {
+    return this.rooms.get(bare);
   }
 
   isAdmin(bare: string): boolean {

@@ -4,6 +4,7 @@ import { NS } from '../xml/ns.ts';
 import type { Occupant } from './occupant.ts';
 import type { Removal, Room } from './room.ts';
 import type { MucService } from './service.ts';
+import { PRIORITY } from './priorities.ts';
 
 /**
  * Message error conditions that mean the occupant's session is gone (Prosody's
@@ -185,13 +186,13 @@ export function installGhosts(muc: MucService): void {
       }
       byRoom.set(room, g);
     },
-    100,
+    PRIORITY.deliveryFailed.ghosts,
   );
 
   // Before the presence module routes the closed session's unavailable presence (priority 0):
   // the finish is queued in every room of the session, after the bounces (routed before this
   // event, so already queued, though not yet looked at) and before that presence.
-  muc.ctx.hooks.on('session:closed', ({ session }) => flush(session.jid.full, muc.roomsOf(session.jid.full)), 100);
+  muc.ctx.hooks.on('session:closed', ({ session }) => flush(session.jid.full, muc.roomsOf(session.jid.full)), PRIORITY.sessionClosed.ghosts);
 }
 
 /** The archived copy of a broadcast message, addressed to the ghost; null when not found. */

@@ -4,6 +4,7 @@ import type { MucService } from './service.ts';
 import type { Room } from './room.ts';
 import { Prepared } from './stanzas.ts';
 import { parseArchived } from '../store/archive.ts';
+import { PRIORITY } from './priorities.ts';
 
 interface Entry {
   el: Element;
@@ -74,7 +75,7 @@ export function installHistory(muc: MucService): void {
         room.deliver(jid.full, new Prepared(copy));
       }
     },
-    20,
+    PRIORITY.joined.history,
   );
 
   muc.hooks.on('room:destroyed', ({ room }) => void histories.delete(room));

@@ -79,4 +79,5 @@ export function installHistory(muc: MucService): void {
   );
 
   muc.hooks.on('room:destroyed', ({ room }) => void histories.delete(room));
+  muc.hooks.on('room:unloaded', ({ room }) => void histories.delete(room));
 }

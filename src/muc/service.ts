@@ -60,12 +60,47 @@ export class MucService {
     ctx.router.register(domain, (stanza) => this.handle(stanza));
   }
 
-  async load(): Promise<void> {
-    for (const record of await this.store.all()) {
-      const room = new Room(parseJid(record.jid)!, record, this);
-      this.rooms.set(record.jid, room);
-      await this.hooks.fire('room:created', { room });
+  /**
+   * The room `bare`, live or loaded from storage now (with its recent history, restored by the
+   * history feature on `room:created`); undefined when no such room exists. Call it from the
+   * room's queue: nobody else then loads or creates the same room meanwhile.
+   */
+  private async liveRoom(bare: string): Promise<Room | undefined> {
+    const live = this.rooms.get(bare);
+    if (live) {
+      // Most recently used last: eviction takes rooms from the front.
+      this.rooms.delete(bare);
+      this.rooms.set(bare, live);
+      return live;
     }
+    const record = await this.store.get(bare);
+    const jid = record && parseJid(record.jid);
+    if (!record || !jid) return undefined;
+    const room = new Room(jid, record, this);
+    this.rooms.set(bare, room);
+    await this.hooks.fire('room:created', { room });
+    this.evict();
+    return room;
+  }
+
+  /** Unloads the least recently used empty persistent rooms past `muc.maxLiveRooms` (their record is in storage). */
+  private evict(): void {
+    const max = this.ctx.config.muc.maxLiveRooms;
+    for (const [bare, room] of this.rooms) {
+      if (this.rooms.size <= max) return;
+      // A stanza waiting in the room's queue will find the room it was routed to.
+      if (!room.isEmpty() || !room.config.persistent || this.roomQueue.busy(bare)) continue;
+      this.rooms.delete(bare);
+      this.hooks.emit('room:unloaded', { room });
+    }
+  }
+
+  /** Every room the service lists (disco#items): the live ones and those in storage, each once. */
+  async listedRooms(): Promise<Array<{ jid: string; name: string; public: boolean; locked: boolean }>> {
+    const out = new Map<string, { jid: string; name: string; public: boolean; locked: boolean }>();
+    for (const r of await this.store.all()) out.set(r.jid, { jid: r.jid, name: r.config.name, public: r.config.public, locked: r.locked });
+    for (const room of this.rooms.values()) out.set(room.jid.bare, { jid: room.jid.bare, name: room.config.name, public: room.config.public, locked: room.locked });
+    return [...out.values()];
   }
 
   /** The live room with this bare JID, as the rest of the server may see it. */
@@ -153,6 +188,7 @@ export class MucService {
     this.rooms.set(jid.bare, room);
     this.justCreated.add(room);
     this.hooks.emit('room:created', { room });
+    this.evict();
     return room;
   }
 
@@ -175,7 +211,7 @@ export class MucService {
   }
 
   private async handleRoom(stanza: Element, to: Jid, from: Jid): Promise<void> {
-    let room = this.rooms.get(to.bare);
+    let room = await this.liveRoom(to.bare);
     if (!room) {
       const joining = stanza.name === 'presence' && stanza.attrs.type === undefined && to.resource;
       if (!joining) throw new StanzaError('item-not-found', 'no such room');

@@ -1,6 +1,6 @@
 import type { ServerContext } from '../core/context.ts';
 import { bareOf, isValidLocalpart, type Jid } from '../core/jid.ts';
-import { deriveCredentials } from '../stream/sasl/credentials.ts';
+import { deriveCredentials, type StoredCredentials } from '../stream/sasl/credentials.ts';
 import type { SessionLifecycle } from '../stream/lifecycle.ts';
 import { xml, type Element } from '../xml/element.ts';
 import { errorReply, StanzaError, streamErrorElement } from '../xml/errors.ts';
@@ -16,15 +16,13 @@ export function normalizeUsername(raw: string): string {
   return u;
 }
 
-async function setPassword(ctx: ServerContext, username: string, password: string, created: number): Promise<void> {
+async function credentialsOf(password: string): Promise<StoredCredentials> {
   if (!password) throw new StanzaError('not-acceptable', 'the password must not be empty');
-  let credentials;
   try {
-    credentials = await deriveCredentials(password);
+    return await deriveCredentials(password);
   } catch {
     throw new StanzaError('not-acceptable', 'the password contains characters SASLprep forbids');
   }
-  await ctx.accounts.put({ username, credentials, created });
 }
 
 /**
@@ -46,8 +44,9 @@ export function installRegistration(ctx: ServerContext, host: Host, lifecycle: S
       const password = query.getChildText('password');
       if (!rawUser || password === null) throw new StanzaError('not-acceptable', 'username and password are required');
       const username = normalizeUsername(rawUser);
-      if (await ctx.accounts.exists(username)) throw new StanzaError('conflict', 'that username is taken');
-      await setPassword(ctx, username, password, Date.now());
+      // XEP-0077 3.1: a taken name, or one another registration is creating right now, is a conflict.
+      const created = await ctx.accounts.create(username, async () => ({ credentials: await credentialsOf(password), created: Date.now() }));
+      if (!created) throw new StanzaError('conflict', 'that username is taken');
       ctx.log.info({ username }, 'account registered in-band');
       return reply();
     } catch (err) {
@@ -86,7 +85,7 @@ export function installRegistration(ctx: ServerContext, host: Host, lifecycle: S
     const password = payload.getChildText('password');
     if (username !== null && username.toLowerCase() !== to.local) throw new StanzaError('bad-request', 'the username cannot change');
     if (password === null) throw new StanzaError('bad-request', 'a new password is required');
-    await setPassword(ctx, to.local, password, account.created);
+    await ctx.accounts.put({ ...account, credentials: await credentialsOf(password) });
     return undefined;
   };
   for (const target of ['account', 'server'] as const) {

@@ -1,6 +1,11 @@
 import { domainToASCII } from 'node:url';
+import { opaqueString, usernameCaseMapped, utf8Length } from './precis.ts';
 
-/** A validated, normalized JID. Local part and domain are lower-cased; resource kept as is. */
+/**
+ * A validated JID in its RFC 7622 canonical form: the localpart through PRECIS
+ * UsernameCaseMapped, the domain through IDNA (UTS #46) to lower-case ASCII, the resource
+ * through PRECIS OpaqueString (case kept).
+ */
 export interface Jid {
   readonly local: string;
   readonly domain: string;
@@ -11,9 +16,28 @@ export interface Jid {
   readonly full: string;
 }
 
-// RFC 7622 forbids these in a local part.
-const LOCAL_FORBIDDEN = /["&'/:<>@\s\u0000-\u001f\u007f]/;
-const CONTROL = /[\u0000-\u001f\u007f]/;
+/** RFC 7622 §3.3.1: besides UsernameCaseMapped's rules, a localpart cannot hold these. */
+const LOCAL_FORBIDDEN = /["&'/:<>@]/;
+/** Printable ASCII: PRECIS leaves it as is (apart from case), so JIDs in it skip the per-character rules. */
+const ASCII_LOCAL = /^[\x21-\x7e]+$/;
+const ASCII_RESOURCE = /^[\x20-\x7e]+$/;
+const PART_MAX = 1023;
+
+/**
+ * The localpart of a JID, and so the username of an account (RFC 6120 §6.3.8: SASL's simple user
+ * name is the localpart): UsernameCaseMapped, without RFC 7622's forbidden characters, 1 to 1023
+ * octets. Undefined when it cannot be one. IBR, SASL, the CLI and routing all prepare names here.
+ */
+export function localpart(raw: string): string | undefined {
+  const s = ASCII_LOCAL.test(raw) ? raw.toLowerCase() : usernameCaseMapped(raw);
+  return s !== undefined && !LOCAL_FORBIDDEN.test(s) && utf8Length(s) <= PART_MAX ? s : undefined;
+}
+
+/** RFC 7622 §3.4: a resourcepart is an OpaqueString of 1 to 1023 octets. */
+export function resourcepart(raw: string): string | undefined {
+  const s = ASCII_RESOURCE.test(raw) ? raw : opaqueString(raw);
+  return s !== undefined && utf8Length(s) <= PART_MAX ? s : undefined;
+}
 
 function make(local: string, domain: string, resource: string): Jid {
   const bare = local ? `${local}@${domain}` : domain;
@@ -38,20 +62,29 @@ function toASCII(domain: string): string {
 
 /** Parses and validates a JID; returns undefined when it is malformed (jid-malformed). */
 export function parseJid(input: string | undefined | null): Jid | undefined {
-  if (!input || input.length > 3071) return undefined;
+  // Three parts of at most 1023 octets each, and two separators: no more UTF-16 units than that.
+  if (!input || input.length > 3 * PART_MAX + 2) return undefined;
   const slash = input.indexOf('/');
   const head = slash === -1 ? input : input.slice(0, slash);
-  const resource = slash === -1 ? '' : input.slice(slash + 1);
   const at = head.indexOf('@');
-  const local = at === -1 ? '' : head.slice(0, at);
+  let local = '';
+  if (at !== -1) {
+    const l = localpart(head.slice(0, at));
+    if (l === undefined) return undefined;
+    local = l;
+  }
+  let resource = '';
+  if (slash !== -1) {
+    const r = resourcepart(input.slice(slash + 1));
+    if (r === undefined) return undefined;
+    resource = r;
+  }
   let domain = at === -1 ? head : head.slice(at + 1);
-  if (at !== -1 && (local.length === 0 || local.length > 1023 || LOCAL_FORBIDDEN.test(local))) return undefined;
-  if (slash !== -1 && (resource.length === 0 || resource.length > 1023 || CONTROL.test(resource))) return undefined;
   if (domain.endsWith('.')) domain = domain.slice(0, -1);
-  if (!domain || domain.length > 1023 || domain.includes('@')) return undefined;
+  if (!domain || utf8Length(domain) > PART_MAX || domain.includes('@')) return undefined;
   const ascii = domain.startsWith('[') ? domain : toASCII(domain);
   if (!ascii || /[\s/\\?#]/.test(ascii)) return undefined;
-  return make(local.normalize('NFKC').toLowerCase(), ascii.toLowerCase(), resource.normalize('NFC'));
+  return make(local, ascii.toLowerCase(), resource);
 }
 
 export function jidOf(local: string, domain: string, resource = ''): Jid {
@@ -60,9 +93,4 @@ export function jidOf(local: string, domain: string, resource = ''): Jid {
 
 export function bareOf(jid: Jid): Jid {
   return make(jid.local, jid.domain, '');
-}
-
-/** A valid username for an account on this server (local part rules). */
-export function isValidLocalpart(s: string): boolean {
-  return s.length > 0 && s.length <= 1023 && !LOCAL_FORBIDDEN.test(s);
 }

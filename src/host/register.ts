@@ -1,5 +1,5 @@
 import type { ServerContext } from '../core/context.ts';
-import { bareOf, isValidLocalpart, type Jid } from '../core/jid.ts';
+import { bareOf, localpart, type Jid } from '../core/jid.ts';
 import { deriveCredentials, type StoredCredentials } from '../stream/sasl/credentials.ts';
 import type { SessionLifecycle } from '../stream/lifecycle.ts';
 import { xml, type Element } from '../xml/element.ts';
@@ -9,10 +9,10 @@ import type { Host } from './host.ts';
 import { deleteAccount } from '../store/account-data.ts';
 import type { IqTarget } from './iq-handlers.ts';
 
-/** Normalizes a requested username, or explains why it cannot be an account name. */
-export function normalizeUsername(raw: string): string {
-  const u = raw.normalize('NFKC').toLowerCase();
-  if (!isValidLocalpart(u)) throw new StanzaError('not-acceptable', 'the username contains characters a JID cannot have');
+/** Prepares a requested username as SASL and routing will (a JID localpart), or explains why it cannot be one. */
+function username(raw: string): string {
+  const u = localpart(raw);
+  if (u === undefined) throw new StanzaError('not-acceptable', 'the username contains characters a JID localpart cannot have');
   return u;
 }
 
@@ -43,11 +43,11 @@ export function installRegistration(ctx: ServerContext, host: Host, lifecycle: S
       const rawUser = query.getChildText('username');
       const password = query.getChildText('password');
       if (!rawUser || password === null) throw new StanzaError('not-acceptable', 'username and password are required');
-      const username = normalizeUsername(rawUser);
+      const name = username(rawUser);
       // XEP-0077 3.1: a taken name, or one another registration is creating right now, is a conflict.
-      const created = await ctx.accounts.create(username, async () => ({ credentials: await credentialsOf(password), created: Date.now() }));
+      const created = await ctx.accounts.create(name, async () => ({ credentials: await credentialsOf(password), created: Date.now() }));
       if (!created) throw new StanzaError('conflict', 'that username is taken');
-      ctx.log.info({ username }, 'account registered in-band');
+      ctx.log.info({ username: name }, 'account registered in-band');
       return reply();
     } catch (err) {
       if (err instanceof StanzaError) return errorReply(iq, err);
@@ -81,9 +81,9 @@ export function installRegistration(ctx: ServerContext, host: Host, lifecycle: S
       });
       return undefined;
     }
-    const username = payload.getChildText('username');
+    const given = payload.getChildText('username');
     const password = payload.getChildText('password');
-    if (username !== null && username.toLowerCase() !== to.local) throw new StanzaError('bad-request', 'the username cannot change');
+    if (given !== null && localpart(given) !== to.local) throw new StanzaError('bad-request', 'the username cannot change');
     if (password === null) throw new StanzaError('bad-request', 'a new password is required');
     await ctx.accounts.put({ ...account, credentials: await credentialsOf(password) });
     return undefined;

@@ -1,24 +1,11 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { errorConditionOf, isIq, NS, RawTcp } from '../helpers/raw.ts';
-
-const registerIq = (id: string, username: string, password: string) =>
-  `<iq type='set' id='${id}'><query xmlns='${NS.REGISTER}'><username>${username}</username><password>${password}</password></query></iq>`;
-
-async function preAuth(t: TestServer): Promise<RawTcp> {
-  const c = await RawTcp.connect(t.server.ports.c2s);
-  await c.openAndFeatures();
-  return c;
-}
+import { errorConditionOf, isIq } from '../helpers/raw.ts';
+import { logins, preAuth, registerIq } from '../helpers/register.ts';
 
 async function canLogin(t: TestServer, username: string, password: string): Promise<boolean> {
-  const c = await preAuth(t);
-  try {
-    return (await c.plain(username, password)).name === 'success';
-  } finally {
-    c.destroy();
-  }
+  return (await logins(t, username, password)).plain;
 }
 
 // Issue 12 item 2: the name check and the write were separated by the password hashing, so two

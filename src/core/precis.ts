@@ -185,6 +185,8 @@ export const nickname = stable((input) => {
  * when their keys are equal; for any string, so that lookups of unenforced input simply miss.
  */
 export function nicknameKey(nick: string): string {
+  // Printable ASCII without spaces maps to itself but for case: the common nick skips the rules.
+  if (/^[\x21-\x7e]*$/.test(nick)) return nick.toLowerCase();
   return nicknameSpaces(nick).toLowerCase().normalize('NFKC');
 }
 

@@ -54,7 +54,14 @@ export class MucService {
 
   async load(): Promise<void> {
     for (const record of await this.store.all()) {
-      const room = new Room(parseJid(record.jid)!, record, this);
+      // A room stored under older, looser JID rules may not be a valid JID now: no stanza can
+      // address it, so it stays on disk, unloaded, instead of stopping the start.
+      const jid = parseJid(record.jid);
+      if (!jid || jid.bare !== record.jid) {
+        this.ctx.log.warn({ room: record.jid, canonical: jid?.bare }, 'stored room not loaded: its JID is not valid under RFC 7622 (PRECIS)');
+        continue;
+      }
+      const room = new Room(jid, record, this);
       this.rooms.set(record.jid, room);
       await this.hooks.fire('room:created', { room });
     }

@@ -117,3 +117,20 @@ test('room names are JID localparts: ignorable characters are jid-malformed, wid
   await a.stop();
   await b.stop();
 });
+
+test('a persistent room stored under a name the JID rules now refuse is left unloaded; the server starts and serves the others', async () => {
+  const a = await t.login('alice');
+  const room = `keeper@${MUC_DOMAIN}`;
+  await createNewRoom(a, room, 'Alice', { 'muc#roomconfig_persistentroom': '1' });
+  await a.stop();
+  // Written as an older version, whose rules let U+200B into a localpart, would have stored it.
+  const { RoomStore } = await import('../../src/store/rooms.ts');
+  const record = structuredClone(t.server.muc!.rooms.get(room)!.record);
+  await new RoomStore(t.server.ctx.store).save({ ...record, jid: `old\u200broom@${MUC_DOMAIN}` });
+  await t.restart();
+  assert.ok(t.server.muc!.rooms.get(room), 'the valid persistent room is loaded');
+  assert.equal(t.server.muc!.rooms.size, [...t.server.muc!.rooms.keys()].filter((k) => !k.includes('\u200b')).length);
+  const b = await t.login('bob');
+  await join(b, `${room}/Bob`);
+  await b.stop();
+});

@@ -24,40 +24,46 @@ const ASCII_RESOURCE = /^[\x20-\x7e]+$/;
 const PART_MAX = 1023;
 
 /**
+ * Remembers a string function's results: every routed stanza's `to` and `from` are parsed, and a
+ * server sees few distinct domains, and few distinct non-ASCII names and nicks, so IDNA and the
+ * PRECIS rules run once per string. Bounded: the memo starts over when it fills up, and long
+ * strings (rare, and the costliest to keep) are not kept.
+ */
+function remembered<T>(fn: (s: string) => T, max = 1000): (s: string) => T {
+  const memo = new Map<string, T>();
+  return (s) => {
+    if (s.length > 256) return fn(s);
+    if (memo.has(s)) return memo.get(s) as T;
+    const out = fn(s);
+    if (memo.size >= max) memo.clear();
+    memo.set(s, out);
+    return out;
+  };
+}
+
+const toASCII = remembered(domainToASCII);
+const preparedLocal = remembered(usernameCaseMapped);
+const preparedResource = remembered(opaqueString);
+
+/**
  * The localpart of a JID, and so the username of an account (RFC 6120 §6.3.8: SASL's simple user
  * name is the localpart): UsernameCaseMapped, without RFC 7622's forbidden characters, 1 to 1023
  * octets. Undefined when it cannot be one. IBR, SASL, the CLI and routing all prepare names here.
  */
 export function localpart(raw: string): string | undefined {
-  const s = ASCII_LOCAL.test(raw) ? raw.toLowerCase() : usernameCaseMapped(raw);
+  const s = ASCII_LOCAL.test(raw) ? raw.toLowerCase() : preparedLocal(raw);
   return s !== undefined && !LOCAL_FORBIDDEN.test(s) && utf8Length(s) <= PART_MAX ? s : undefined;
 }
 
 /** RFC 7622 §3.4: a resourcepart is an OpaqueString of 1 to 1023 octets. */
 export function resourcepart(raw: string): string | undefined {
-  const s = ASCII_RESOURCE.test(raw) ? raw : opaqueString(raw);
+  const s = ASCII_RESOURCE.test(raw) ? raw : preparedResource(raw);
   return s !== undefined && utf8Length(s) <= PART_MAX ? s : undefined;
 }
 
 function make(local: string, domain: string, resource: string): Jid {
   const bare = local ? `${local}@${domain}` : domain;
   return { local, domain, resource, bare, full: resource ? `${bare}/${resource}` : bare };
-}
-
-/**
- * `domainToASCII` (IDNA), remembered: every routed stanza's `to` and `from` are parsed, and a
- * server sees few distinct domains. Bounded: the memo starts over when it fills up.
- */
-const asciiDomains = new Map<string, string>();
-const ASCII_DOMAINS_MAX = 1000;
-function toASCII(domain: string): string {
-  let ascii = asciiDomains.get(domain);
-  if (ascii === undefined) {
-    ascii = domainToASCII(domain);
-    if (asciiDomains.size >= ASCII_DOMAINS_MAX) asciiDomains.clear();
-    asciiDomains.set(domain, ascii);
-  }
-  return ascii;
 }
 
 /** Parses and validates a JID; returns undefined when it is malformed (jid-malformed). */

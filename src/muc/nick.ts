@@ -2,10 +2,11 @@ import { resourcepart } from '../core/jid.ts';
 import { nickname, nicknameKey } from '../core/precis.ts';
 
 /**
- * Room nicknames, in one place: XEP-0045 §7.2.1 has rooms apply the PRECIS Nickname profile
- * (RFC 8266). A nick is enforced once, where it enters the room (join, nick change,
- * registration), keeping its case; nicks are compared through their RFC 8266 comparison form,
- * so `Ａlice`, `alice` and `ALICE` are one nick.
+ * Room nicknames, in one place: the PRECIS Nickname profile (RFC 8266, which replaced the
+ * RFC 7700 that XEP-0045 points room nicks to). A nick is enforced once, where it enters the
+ * room (join, nick change, registration, an admin's affiliation item), keeping its case; nicks
+ * are compared through their RFC 8266 comparison form, so `Ａlice`, `alice` and `ALICE` are one
+ * nick.
  */
 
 /**

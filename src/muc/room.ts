@@ -134,7 +134,7 @@ export class Room {
     return this.join(stanza, from, nick, nick !== requested);
   }
 
-  /** `rewritten`: enforcing the Nickname profile changed the requested nick (status 210, XEP-0045 7.2.9). */
+  /** `rewritten`: enforcing the Nickname profile changed the requested nick (XEP-0045 status 210: the service modified the nick). */
   private async join(stanza: Element, from: Jid, nick: string, rewritten: boolean): Promise<void> {
     const aff = this.affiliation(from.bare);
     if (this.locked && aff !== 'owner') throw new StanzaError('item-not-found', 'this room is locked until its owner configures it');

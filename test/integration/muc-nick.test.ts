@@ -6,7 +6,7 @@ import { createNewRoom, join, leave, MUC, MUC_DOMAIN, registerNick, statusCodes 
 import { errorOf } from '../helpers/stanza.ts';
 
 // Issue 12 item 15 and issue 10 item 7: room nicks follow the PRECIS Nickname profile
-// (RFC 8266, as XEP-0045 7.2.1 asks), are compared case-insensitively, and room names are
+// (RFC 8266), are compared case-insensitively, and room names are
 // JID localparts (RFC 7622).
 
 let t: TestServer;

@@ -85,6 +85,11 @@ describe('one preparation of user names (issue 12 item 4)', () => {
     // Space, symbols, compatibility characters, ignorables, controls, context failures, the Bidi Rule.
     const refused = ['foo bar', '♚', 'Ⅳ', '½', 'a\u200bb', 'a\u202eb', 'a\u2060b', 'a\u0085b', 'a\u007fb', 'a\u00b7b', 'a\u200db', '\u05d0a', 'a\u05d0', '\u0627\u0661\u06f1', '\u0661\u0627', ''];
     for (const input of refused) assert.equal(usernameCaseMapped(input), undefined, JSON.stringify(input));
+    // RFC 5892 exceptions and CONTEXTO rules: keraia before Greek, geresh after Hebrew, katakana
+    // middle dot beside kana or Han, no mixing of the two Arabic-Indic digit sets; the tatweel
+    // and old Hangul jamo are disallowed.
+    for (const input of ['\u0375\u03b1', '\u05d0\u05f3', '\u30a2\u30fb\u30a2', 'ς', '\u3007']) assert.equal(usernameCaseMapped(input), input, input);
+    for (const input of ['\u0375a', 'a\u05f3', 'a\u30fbb', '\u0627\u0640\u0628', '\u1100\u1161', '\u0627\u0660\u06f0']) assert.equal(usernameCaseMapped(input), undefined, JSON.stringify(input));
   });
 
   it('JID parts are limited to 1023 UTF-8 octets, not UTF-16 units', () => {

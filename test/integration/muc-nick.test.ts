@@ -39,6 +39,12 @@ test('nicks with bidi overrides, invisible or control characters, variation sele
   await join(b, `${room}/${'é'.repeat(511)}`);
   await leave(b, `${room}/${'é'.repeat(511)}`);
   await join(b, `${room}/👍`);
+  // A nick change is held to the same rules, and leaves the occupant as it was.
+  for (const nick of ['   ', 'Bo\u200bb']) {
+    const e = await joinError(b, `${room}/${nick}`);
+    assert.deepEqual([e.type, e.condition], ['modify', 'jid-malformed'], JSON.stringify(nick));
+  }
+  assert.deepEqual([...t.server.muc!.rooms.get(room)!.occupants.keys()], ['Alice', '👍']);
   await a.stop();
   await b.stop();
 });

@@ -46,7 +46,7 @@ const preparedLocal = remembered(usernameCaseMapped);
 const preparedResource = remembered(opaqueString);
 
 /**
- * The localpart of a JID, and so the username of an account (RFC 6120 §6.3.8: SASL's simple user
+ * The localpart of a JID, and so the username of an account (RFC 6120 §6.3.7: SASL's simple user
  * name is the localpart): UsernameCaseMapped, without RFC 7622's forbidden characters, 1 to 1023
  * octets. Undefined when it cannot be one. IBR, SASL, the CLI and routing all prepare names here.
  */

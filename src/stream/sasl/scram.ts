@@ -1,5 +1,5 @@
-import { localpart } from '../../core/jid.ts';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { localpart } from '../../core/jid.ts';
 import {
   SCRAM_DIGEST,
   authzidAllowed,

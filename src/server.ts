@@ -15,7 +15,7 @@ import { createSecureContext, loadTlsMaterial } from './transport/tls.ts';
 import type { Connection } from './transport/connection.ts';
 import { C2sStream } from './stream/c2s.ts';
 import { SessionLifecycle } from './stream/lifecycle.ts';
-import { AuthThrottle } from './stream/sasl/throttle.ts';
+import { AddressLimit } from './core/address-limit.ts';
 import { streamErrorElement } from './xml/errors.ts';
 import { Host } from './host/host.ts';
 import { installHostFeatures } from './host/features.ts';
@@ -72,7 +72,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   const tlsMaterial = await loadTlsMaterial(config);
   const secureContext = createSecureContext(tlsMaterial);
-  const throttle = new AuthThrottle(config.limits.authFailuresPerMinute);
+  const throttle = new AddressLimit(config.limits.authFailuresPerMinute);
   const track = (conn: Connection) => void new C2sStream(conn, { ctx, host, lifecycle, throttle });
   const tcpOpts: TcpOptions = { ...config.limits, secureContext, tlsMaterial };
   const servers: net.Server[] = [];

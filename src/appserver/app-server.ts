@@ -22,9 +22,12 @@ export interface PushNotificationRecord {
 export interface AppServerStats {
   /** Notifications accepted. */
   received: number;
-  /** Publishes refused (bad request, secret mismatch). */
+  /** Publishes refused (bad request, secret mismatch, someone else's node). */
   refused: number;
 }
+
+/** Who publishes: this server's push service for a registration's account, or an iq with its publish-options secret. */
+type Publisher = { owner: string } | { secret: string | null };
 
 const PUBSUB_ERRORS = 'http://jabber.org/protocol/pubsub#errors';
 const hash = (secret: string) => createHash('sha256').update(secret).digest();
@@ -35,7 +38,7 @@ interface NodeState {
   stored: AppServerNodeRecord;
   /** The secret's hash as bytes, decoded on first use. */
   secretHash: Buffer | null | undefined;
-  /** While the node's first publish is being stored: later publishes are kept after it. */
+  /** While the node's first publish (or its claim) is being stored: later publishes are kept after it. */
   creating: Promise<unknown> | null;
   /** Kept notifications, oldest first, and their sequence numbers (arrival order). */
   records: PushNotificationRecord[];
@@ -63,11 +66,17 @@ class JsonMemo {
 
 /**
  * The built-in XEP-0357 app server at push.<domain>: a pubsub service that accepts notification
- * publishes, checks each node's secret (set by the node's first publish, from its
- * publish-options), and keeps the last `appServer.keepPerNode` notifications per node for HTTP
- * inspection, Server-Sent Events and webhooks (wired in src/appserver/index.ts). Its own
- * server's push dispatcher hands it notifications directly (`publishLocal`); other senders
- * publish with iqs.
+ * publishes and keeps the last `appServer.keepPerNode` notifications per node for HTTP
+ * inspection, Server-Sent Events and webhooks (wired in src/appserver/index.ts).
+ *
+ * Who may publish to a node (node names come from clients, so one user could pick another's):
+ * - a node claimed by an account of this server (its `<enable/>` on this server named this app
+ *   server, or a registration of it published here) takes notifications from this server's own
+ *   push dispatcher for that account only (`publishLocal`); iq publishes to it are `forbidden`,
+ *   and another account's `<enable/>` with it is refused with `conflict`;
+ * - any other node is open to iq publishes, as another server publishes for its own users: the
+ *   node's first publish sets its secret (from its publish-options) and later ones must match.
+ * A claim takes over an unclaimed node, dropping what others published to it.
  */
 export class AppServer implements LocalAppServer {
   readonly stats: AppServerStats = { received: 0, refused: 0 };
@@ -92,7 +101,7 @@ export class AppServer implements LocalAppServer {
     readonly domain: string,
   ) {
     this.store = new AppServerNodeStore(ctx.store);
-    ctx.router.register(domain, (stanza) => void this.handle(stanza));
+    ctx.router.register(domain, (stanza) => this.handle(stanza).catch((err: unknown) => ctx.log.error({ err }, 'push app server failure')));
   }
 
   async load(): Promise<void> {
@@ -122,21 +131,57 @@ export class AppServer implements LocalAppServer {
    * without the iq (see `LocalAppServer`). Null means accepted; else the error the publish
    * would have been answered with.
    */
-  publishLocal(from: string, node: string, secret: string | null, count: number, sender: string | null, body: string | null): StanzaError | null | Promise<StanzaError | null> {
+  publishLocal(owner: string, from: string, node: string, count: number, sender: string | null, body: string | null): StanzaError | null | Promise<StanzaError | null> {
     if (from !== this.lastFrom) {
       this.lastFrom = from;
       this.lastFromNorm = parseJid(from)?.full ?? from;
     }
     try {
-      const kept = this.accept(node, this.lastFromNorm, secret, count, sender, body);
-      if (typeof kept === 'number') return null;
-      return kept.then(
-        () => null,
-        (err: unknown) => this.failure(err),
-      );
+      return this.settled(this.accept(node, this.lastFromNorm, { owner }, count, sender, body));
     } catch (err) {
       return this.failure(err);
     }
+  }
+
+  claim(node: string, owner: string): StanzaError | null | Promise<StanzaError | null> {
+    const state = this.claimed(node, owner);
+    if (!state) return this.refuse('conflict', 'this push node belongs to another account: choose another node name');
+    return state.creating ? this.settled(state.creating) : null;
+  }
+
+  /** An outcome as the dispatcher and the enable path want it: null once accepted, else the error. */
+  private settled(outcome: unknown): StanzaError | null | Promise<StanzaError | null> {
+    if (!(outcome instanceof Promise)) return null;
+    return outcome.then(
+      () => null,
+      (err: unknown) => this.failure(err),
+    );
+  }
+
+  /**
+   * The node's state once it is `owner`'s: claimed now if it was unclaimed (stored in the
+   * background, see `creating`), or null when another account has it.
+   */
+  private claimed(node: string, owner: string): NodeState | null {
+    const state = this.nodes.get(node);
+    if (state?.stored.owner === owner) return state;
+    if (state?.stored.owner) return null;
+    const next = this.nodeState(node, { secretHash: null, created: state?.stored.created ?? Date.now(), owner });
+    this.nodes.set(node, next);
+    const done = this.store.save(node, next.stored);
+    next.creating = done;
+    done.then(
+      () => {
+        if (next.creating === done) next.creating = null;
+      },
+      () => {
+        // Not stored: the claim did not happen.
+        if (this.nodes.get(node) !== next) return;
+        if (state) this.nodes.set(node, state);
+        else this.nodes.delete(node);
+      },
+    );
+    return next;
   }
 
   private failure(err: unknown): StanzaError {
@@ -195,7 +240,7 @@ export class AppServer implements LocalAppServer {
     const seq = await this.accept(
       node,
       parseJid(from)?.full ?? from,
-      secret ?? null,
+      { secret: secret ?? null },
       Number.isFinite(count) ? count : 0,
       summary.get('last-message-sender')?.[0] ?? null,
       summary.get('last-message-body')?.[0] ?? null,
@@ -204,11 +249,20 @@ export class AppServer implements LocalAppServer {
   }
 
   /**
-   * Checks the node's secret (its first publish sets it) and keeps the notification; resolves
-   * to its sequence number, at once unless the node is new (it is stored first).
+   * Checks that `by` may publish to the node (see the class comment) and keeps the notification;
+   * resolves to its sequence number, at once unless the node (or its claim) is new: it is stored first.
    */
-  private accept(node: string, from: string, secret: string | null, count: number, sender: string | null, body: string | null): number | Promise<number> {
+  private accept(node: string, from: string, by: Publisher, count: number, sender: string | null, body: string | null): number | Promise<number> {
+    if ('owner' in by) {
+      // A registration of that account exists, so it enabled this node here (perhaps before nodes had owners).
+      const owned = this.claimed(node, by.owner);
+      if (!owned) throw this.refuse('forbidden', 'this push node belongs to another account');
+      const keep = () => this.keep(owned, from, count, sender, body);
+      return owned.creating ? owned.creating.then(keep) : keep();
+    }
+    const secret = by.secret;
     const state = this.nodes.get(node);
+    if (state?.stored.owner) throw this.refuse('forbidden', 'this push node belongs to an account of this server: only its push service publishes to it');
     if (!state) {
       // The first publish creates the node, protected by its secret if it came with one.
       const created = this.nodeState(node, { secretHash: secret ? hash(secret).toString('hex') : null, created: Date.now() });
@@ -273,7 +327,7 @@ export class AppServer implements LocalAppServer {
     return seq;
   }
 
-  private refuse(condition: 'bad-request' | 'not-authorized' | 'forbidden', text: string, pubsubCondition?: string): StanzaError {
+  private refuse(condition: 'bad-request' | 'not-authorized' | 'forbidden' | 'conflict', text: string, pubsubCondition?: string): StanzaError {
     this.stats.refused++;
     return new StanzaError(condition, text, undefined, pubsubCondition ? xml(pubsubCondition, { xmlns: PUBSUB_ERRORS }) : undefined);
   }

@@ -1,15 +1,17 @@
 import type http from 'node:http';
 import type { HttpServer } from '../transport/http.ts';
 import type { AppServer, PushNotificationRecord } from './app-server.ts';
+import { tokenCheck } from './http-token.ts';
 
-function json(res: http.ServerResponse, status: number, body: unknown): void {
+// No CORS header: these bodies name room occupants (and carry message bodies with
+// `push.withBody`); only same-origin pages (the demo) and non-browser clients read them.
+function json(res: http.ServerResponse, status: number, body: unknown, extra: http.OutgoingHttpHeaders = {}): void {
   const data = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(data),
     'cache-control': 'no-store',
-    // Read by test suites and demo pages served from elsewhere: nothing here is secret per origin.
-    'access-control-allow-origin': '*',
+    ...extra,
   });
   res.end(data);
 }
@@ -21,24 +23,33 @@ const HEARTBEAT_MS = 15_000;
  * - `GET /push/notifications?node=NODE`: the node's kept notifications, JSON, newest last
  *   (without `node`: every node's, in arrival order);
  * - `GET /push/events[?node=NODE]`: Server-Sent Events, one `data:` JSON record per new one.
+ * With a `token` (see `resolveHttpToken`) both need it, as `Authorization: Bearer` or `?token=`.
  */
-export function installAppServerHttp(app: AppServer, httpServer: HttpServer): () => void {
+export function installAppServerHttp(app: AppServer, httpServer: HttpServer, token: string | null): () => void {
   const streams = new Set<http.ServerResponse>();
+  const check = token === null ? null : tokenCheck(token);
+  /** False (and the request answered 401) when a token is needed and not given. */
+  const allowed = (req: http.IncomingMessage, res: http.ServerResponse, url: URL): boolean => {
+    if (!check || check(req, url)) return true;
+    json(res, 401, { error: 'a token is required: Authorization: Bearer TOKEN, or ?token=TOKEN' }, { 'www-authenticate': 'Bearer realm="mucpush push inspection"' });
+    return false;
+  };
 
   httpServer.route('/push/notifications', (req, res, url) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
+    if (!allowed(req, res, url)) return;
     const node = url.searchParams.get('node');
     json(res, 200, app.notifications(node ?? undefined));
   });
 
   httpServer.route('/push/events', (req, res, url) => {
     if (req.method !== 'GET') return json(res, 405, { error: 'method not allowed' });
+    if (!allowed(req, res, url)) return;
     const node = url.searchParams.get('node');
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
       connection: 'keep-alive',
-      'access-control-allow-origin': '*',
       'x-accel-buffering': 'no',
     });
     res.write('retry: 2000\n: connected\n\n');

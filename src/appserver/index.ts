@@ -3,6 +3,7 @@ import type { Host } from '../host/host.ts';
 import type { HttpServer } from '../transport/http.ts';
 import { AppServer } from './app-server.ts';
 import { installAppServerHttp } from './http.ts';
+import { resolveHttpToken } from './http-token.ts';
 import { DEFAULT_WEBHOOK_OPTIONS, Webhooks, type WebhookOptions } from './webhooks.ts';
 
 export { AppServer, type PushNotificationRecord, type AppServerStats } from './app-server.ts';
@@ -27,7 +28,7 @@ export async function installAppServer(
   host.disco.addItem(domain, 'Push notifications');
   const webhooks = new Webhooks(ctx.log, ctx.config.appServer.webhook, ctx.config.appServer.nodeWebhooks, webhookOptions);
   if (webhooks.enabled) app.onNotification((n, _seq, json) => webhooks.deliver(n, json));
-  const stopHttp = installAppServerHttp(app, http);
+  const stopHttp = installAppServerHttp(app, http, await resolveHttpToken(ctx.config, ctx.log));
   return {
     app,
     webhooks,

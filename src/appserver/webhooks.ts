@@ -60,7 +60,7 @@ export class Webhooks {
         continue;
       }
       this.pending++;
-      void this.attempt(url, body, 1);
+      this.spawn(url, body, 1);
     }
   }
 
@@ -70,6 +70,11 @@ export class Webhooks {
     this.timers.clear();
     for (const a of this.aborts) a.abort();
     this.aborts.clear();
+  }
+
+  /** An attempt nobody awaits: a failure outside the one it expects is logged, never left unhandled. */
+  private spawn(url: string, body: string, n: number): void {
+    this.attempt(url, body, n).catch((err: unknown) => this.log.error({ err, url }, 'webhook delivery failed unexpectedly'));
   }
 
   private async attempt(url: string, body: string, n: number): Promise<void> {
@@ -108,7 +113,7 @@ export class Webhooks {
     this.log.debug({ url, attempt: n, error: why, retryInMs: Math.round(delay) }, 'webhook delivery failed: retrying');
     const t = setTimeout(() => {
       this.timers.delete(t);
-      void this.attempt(url, body, n + 1);
+      this.spawn(url, body, n + 1);
     }, delay);
     t.unref();
     this.timers.add(t);

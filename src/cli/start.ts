@@ -1,4 +1,5 @@
 import { createLogger, flushLogger } from '../core/logger.ts';
+import { installRejectionHandler } from '../core/unhandled.ts';
 import { resolveConfig, type ConfigOptions } from './common.ts';
 
 /** Seconds `stop()` may take after a signal before the process exits anyway. */
@@ -11,6 +12,7 @@ const STOP_TIMEOUT_MS = 15_000;
 export async function start(opts: ConfigOptions): Promise<void> {
   const { config, file } = await resolveConfig(opts);
   const logger = createLogger(config.log.level);
+  installRejectionHandler(logger);
   logger.debug({ configFile: file, dataDir: config.dataDir }, 'configuration loaded');
   // Imported here so the admin commands never load the server.
   const { startServer } = await import('../server.ts');

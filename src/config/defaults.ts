@@ -45,13 +45,18 @@ export function defaultConfig(): Config {
       rateBurstBytes: 262144,
       authTimeoutSeconds: 60,
       authFailuresPerMinute: 10,
+      exemptAddresses: ['127.0.0.0/8', '::1'],
+      maxPendingOutputBytes: 4194304,
+      sendTimeoutSeconds: 180,
     },
     registration: {
       enabled: true,
+      perAddressPerMinute: 3,
     },
     streamManagement: {
       resumeTimeoutSeconds: 300,
       maxQueue: 1000,
+      maxQueueBytes: 16777216,
     },
     ping: {
       idleSeconds: 300,
@@ -64,6 +69,7 @@ export function defaultConfig(): Config {
       historyLength: 20,
       maxHistoryLength: 100,
       maxUsers: 0,
+      roomCreationPerAddressPerMinute: 10,
     },
     push: {
       mucPolicy: 'mentions',
@@ -79,6 +85,7 @@ export function defaultConfig(): Config {
       keepPerNode: 100,
       webhook: null,
       nodeWebhooks: {},
+      httpToken: null,
     },
     log: {
       level: 'info',

@@ -130,6 +130,10 @@ function oneOf<T extends string>(...values: T[]): Check<T> {
 const anyString: Check<string> = (v, path, ctx) =>
   typeof v === 'string' ? v : fail(ctx, path, `must be a string (got ${describe(v)})`);
 
+/** A bearer token: long enough not to be guessed, and nothing that would not survive a header or a URL. */
+const token: Check<string> = (v, path, ctx) =>
+  typeof v === 'string' && /^[\x21-\x7e]{16,}$/.test(v) ? v : fail(ctx, path, `must be a string of 16 or more visible ASCII characters (got ${describe(v)})`);
+
 const LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/;
 
 /** Normalized (IDNA, lower-case) domain name, or undefined when it is not one. */
@@ -275,13 +279,18 @@ const schema: Schema<Config> = {
     rateBurstBytes: int(1),
     authTimeoutSeconds: int(1, 3600),
     authFailuresPerMinute: int(1),
+    exemptAddresses: arrayOf(ipOrCidr),
+    maxPendingOutputBytes: int(1024),
+    sendTimeoutSeconds: int(1, 86400),
   },
   registration: {
     enabled: bool,
+    perAddressPerMinute: int(0),
   },
   streamManagement: {
     resumeTimeoutSeconds: int(0, 86400),
     maxQueue: int(1),
+    maxQueueBytes: int(1024),
   },
   ping: {
     idleSeconds: int(0, 86400),
@@ -294,6 +303,7 @@ const schema: Schema<Config> = {
     historyLength: int(0),
     maxHistoryLength: int(0),
     maxUsers: int(0),
+    roomCreationPerAddressPerMinute: int(0),
   },
   push: {
     mucPolicy: oneOf('mentions', 'all'),
@@ -309,6 +319,7 @@ const schema: Schema<Config> = {
     keepPerNode: int(1),
     webhook: nullable(httpUrl, 'an http:// or https:// URL'),
     nodeWebhooks: webhookMap,
+    httpToken: nullable(token, 'a string of 16 or more visible ASCII characters'),
   },
   log: {
     level: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),

@@ -37,16 +37,30 @@ export interface Config {
     authTimeoutSeconds: number;
     /** Failed SASL attempts per IP per minute before further attempts are refused. */
     authFailuresPerMinute: number;
+    /** IPs and CIDR ranges the registration and room-creation limits do not apply to. */
+    exemptAddresses: string[];
+    /**
+     * Output a connection may have waiting for its client to read it (bytes, counted as
+     * characters); beyond it the stream ends with resource-constraint, or a resumable XEP-0198
+     * session is hibernated.
+     */
+    maxPendingOutputBytes: number;
+    /** Seconds waiting output may go without any of it being sent before the connection is dropped. */
+    sendTimeoutSeconds: number;
   };
   registration: {
     /** XEP-0077 in-band registration of new accounts. */
     enabled: boolean;
+    /** In-band registrations per client IP per minute (0: unlimited). */
+    perAddressPerMinute: number;
   };
   streamManagement: {
     /** Seconds a disconnected resumable session stays hibernated. */
     resumeTimeoutSeconds: number;
     /** Unacked stanzas kept per session before the session is closed. */
     maxQueue: number;
+    /** Bytes (counted as characters) of unacked stanzas kept per session before it is closed. */
+    maxQueueBytes: number;
   };
   ping: {
     /** Seconds of silence before the server pings a client; 0 disables. */
@@ -67,6 +81,8 @@ export interface Config {
     maxHistoryLength: number;
     /** Default max occupants (0 = unlimited). */
     maxUsers: number;
+    /** Rooms created per client IP per minute (0: unlimited). */
+    roomCreationPerAddressPerMinute: number;
   };
   push: {
     /** `mentions` or `all`: which groupchat messages notify absent registered members. */
@@ -88,6 +104,11 @@ export interface Config {
     webhook: string | null;
     /** Per-node webhooks. */
     nodeWebhooks: Record<string, string>;
+    /**
+     * Token required by /push/notifications and /push/events. null: none while http.host is
+     * loopback, else one generated into <dataDir>/push-http-token at the first start.
+     */
+    httpToken: string | null;
   };
   log: {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

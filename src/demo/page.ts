@@ -57,6 +57,20 @@ function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c');
 }
 
+/**
+ * A push node for this browser tab: a node belongs to the first account that enables it, so
+ * two accounts in two tabs need two nodes (kept across reloads of the tab).
+ */
+const TAB_NODE = `const app = settings.push_app_servers[0];
+  if (app) {
+    let node = sessionStorage.getItem('mucpush-demo-node');
+    if (!node) {
+      node = 'demo-' + Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, '0')).join('');
+      sessionStorage.setItem('mucpush-demo-node', node);
+    }
+    app.node = node;
+  }`;
+
 function chatHtml(config: Config, host: string): string {
   return `<!doctype html>
 <html lang="en">
@@ -70,7 +84,9 @@ function chatHtml(config: Config, host: string): string {
 <converse-root></converse-root>
 <script type="module" src="/converse/converse.min.js"></script>
 <script type="module">
-  converse.initialize(${scriptJson(demoSettings(config, host))});
+  const settings = ${scriptJson(demoSettings(config, host))};
+  ${TAB_NODE}
+  converse.initialize(settings);
 </script>
 </body>
 </html>`;
@@ -99,6 +115,9 @@ function demoHtml(config: Config): string {
 <h2>Pushes received by ${escapeHtml(config.appServer.domain ?? 'the app server (disabled)')}</h2>
 <p>Log in, join the lounge, close the tab (or open a second browser) and mention the nick: the
 notification shows up here.</p>
+<p id="locked" hidden>This server is not on loopback only: open this page as
+<code>/#token=TOKEN</code> with the token from the server's first start (also in
+<code>push-http-token</code> in its data folder) to see the pushes.</p>
 <div id="list"></div>
 </aside>
 <script type="module">
@@ -117,11 +136,20 @@ notification shows up here.</p>
     d.querySelector('small').textContent = n.time + ' from ' + n.from;
     list.prepend(d);
   }
-  const events = new EventSource('/push/events');
+  // A server reachable from elsewhere wants its inspection token: passed in the fragment, never sent on its own.
+  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  const q = token ? '?token=' + encodeURIComponent(token) : '';
+  const events = new EventSource('/push/events' + q);
   events.onmessage = (e) => show(JSON.parse(e.data));
   // What arrived before the page was opened (newest last, so the newest ends up on top).
-  fetch('/push/notifications')
-    .then((r) => (r.ok ? r.json() : []))
+  fetch('/push/notifications' + q)
+    .then((r) => {
+      if (r.status === 401) {
+        events.close();
+        document.getElementById('locked').hidden = false;
+      }
+      return r.ok ? r.json() : [];
+    })
     .then((past) => past.slice(-50).forEach(show))
     .catch(() => {});
 </script>

@@ -1,5 +1,6 @@
 import type { ServerContext } from '../core/context.ts';
 import { parseJid } from '../core/jid.ts';
+import { trackWork } from '../core/work-tracking.ts';
 import type { Connection } from '../transport/connection.ts';
 import type { ClientHost } from '../stream/c2s.ts';
 import type { Session } from '../stream/session.ts';
@@ -43,22 +44,22 @@ export class Host implements ClientHost {
     }
     if (!to) {
       // No 'to' means the account itself (RFC 6120 10.3).
-      if (stanza.name === 'iq') return void this.answerIq('account', stanza, session);
+      if (stanza.name === 'iq') return void trackWork(this.answerIq('account', stanza, session));
       stanza.attrs.to = session.jid.bare;
     }
     this.ctx.router.route(stanza);
   }
 
   /** A stanza routed to the user domain or to one of its accounts. */
-  private inbound(stanza: Element): void {
+  private inbound(stanza: Element): void | Promise<void> {
     const to = parseJid(stanza.attrs.to as string)!;
     if (stanza.name === 'presence') {
       if (to.local) this.presence?.inbound(stanza);
       return;
     }
     if (stanza.name === 'iq') {
-      if (!to.local) return void this.answerIq('server', stanza);
-      if (!to.resource) return void this.answerIq('account', stanza);
+      if (!to.local) return this.answerIq('server', stanza);
+      if (!to.resource) return this.answerIq('account', stanza);
       const session = this.ctx.sessions.get(to.full);
       if (session && session.send(stanza)) return;
       return this.ctx.router.bounce(stanza, 'service-unavailable');

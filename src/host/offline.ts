@@ -1,3 +1,4 @@
+import { KeyedQueue } from '../core/keyed-queue.ts';
 import type { ServerContext } from '../core/context.ts';
 import { bareOf, type Jid } from '../core/jid.ts';
 import type { Session } from '../stream/session.ts';
@@ -21,13 +22,9 @@ export function installOffline(ctx: ServerContext, host: Host): () => Promise<vo
   const limits = { maxStanzaBytes: ctx.config.limits.maxStanzaBytes + 4096, maxDepth: ctx.config.limits.maxDepth + 2 };
   // Storing and delivering for one account run one at a time, in arrival order: a message
   // stored while a login is collecting the stored ones is neither lost nor sent twice.
-  const queues = new Map<string, Promise<void>>();
+  const queue = new KeyedQueue();
   const enqueue = (user: string, fn: () => Promise<void>) => {
-    const tail = (queues.get(user) ?? Promise.resolve()).then(fn).catch((err) => ctx.log.error({ err, user }, 'offline storage task failed'));
-    queues.set(user, tail);
-    void tail.then(() => {
-      if (queues.get(user) === tail) queues.delete(user);
-    });
+    queue.run(user, fn).catch((err) => ctx.log.error({ err, user }, 'offline storage task failed'));
   };
 
   const storable = (stanza: Element): boolean => {
@@ -93,6 +90,6 @@ export function installOffline(ctx: ServerContext, host: Host): () => Promise<vo
   });
 
   return async () => {
-    while (queues.size > 0) await Promise.all([...queues.values()]);
+    await queue.drain();
   };
 }

@@ -8,6 +8,8 @@ import { NS } from '../xml/ns.ts';
 import type { Host } from './host.ts';
 import { deleteAccount } from '../store/account-data.ts';
 import type { IqTarget } from './iq-handlers.ts';
+import { creationLimit } from '../core/address-limit.ts';
+import type { Connection } from '../transport/connection.ts';
 
 /** Prepares a requested username as SASL and routing will (a JID localpart), or explains why it cannot be one. */
 function username(raw: string): string {
@@ -33,7 +35,9 @@ export function installRegistration(ctx: ServerContext, host: Host, lifecycle: S
   const form = () =>
     xml('query', { xmlns: NS.REGISTER }, xml('instructions', {}, 'Choose a username and password to register with this server.'), xml('username'), xml('password'));
 
-  host.preAuthRegister = async (iq: Element) => {
+  const perAddress = creationLimit(ctx.config, ctx.config.registration.perAddressPerMinute);
+
+  host.preAuthRegister = async (iq: Element, conn: Connection) => {
     const query = iq.getChild('query', NS.REGISTER)!;
     const reply = (payload?: Element) => xml('iq', { type: 'result', id: iq.attrs.id }, ...(payload ? [payload] : []));
     try {
@@ -44,9 +48,19 @@ export function installRegistration(ctx: ServerContext, host: Host, lifecycle: S
       const password = query.getChildText('password');
       if (!rawUser || password === null) throw new StanzaError('not-acceptable', 'username and password are required');
       const name = username(rawUser);
-      // XEP-0077 3.1: a taken name, or one another registration is creating right now, is a conflict.
-      const created = await ctx.accounts.create(name, async () => ({ credentials: await credentialsOf(password), created: Date.now() }));
-      if (!created) throw new StanzaError('conflict', 'that username is taken');
+      // Taken before any await, so parallel requests cannot all pass; only a created account
+      // keeps its slot. XEP-0077 3.1.1 names not-acceptable for registering too often; the
+      // type is wait, as a later attempt can succeed.
+      const slot = perAddress.reserve(conn.remoteAddress);
+      if (!slot) throw new StanzaError('not-acceptable', 'too many accounts registered from your address; try again in a minute', 'wait');
+      try {
+        // XEP-0077 3.1: a taken name, or one another registration is creating right now, is a conflict.
+        const created = await ctx.accounts.create(name, async () => ({ credentials: await credentialsOf(password), created: Date.now() }));
+        if (!created) throw new StanzaError('conflict', 'that username is taken');
+      } catch (err) {
+        slot();
+        throw err;
+      }
       ctx.log.info({ username: name }, 'account registered in-band');
       return reply();
     } catch (err) {

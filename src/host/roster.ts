@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { KeyedQueue } from '../core/keyed-queue.ts';
 import type { ServerContext } from '../core/context.ts';
 import { parseJid } from '../core/jid.ts';
 import { RosterStore, type RosterChange, type RosterData, type RosterItem } from '../store/rosters.ts';
@@ -25,7 +26,7 @@ export const hasTo = (item: RosterItem | undefined): boolean => item?.subscripti
 export class Rosters {
   private readonly store: RosterStore;
   private readonly cache = new Map<string, RosterData>();
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly queue = new KeyedQueue();
 
   constructor(private readonly ctx: ServerContext) {
     this.store = new RosterStore(ctx.store);
@@ -37,17 +38,7 @@ export class Rosters {
 
   /** Runs `fn` after every earlier task of this account; a failure goes to the caller only. */
   run<T>(user: string, fn: () => T | Promise<T>): Promise<T> {
-    const prev = this.queues.get(user) ?? Promise.resolve();
-    const task = prev.then(fn);
-    const tail = task.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.queues.set(user, tail);
-    void tail.then(() => {
-      if (this.queues.get(user) === tail) this.queues.delete(user);
-    });
-    return task;
+    return this.queue.run(user, fn);
   }
 
   /** `run` for work nobody awaits: a failure is logged. */
@@ -57,12 +48,12 @@ export class Rosters {
 
   /** True while tasks of this account are queued: later work for it must queue too to keep order. */
   busy(user: string): boolean {
-    return this.queues.has(user);
+    return this.queue.busy(user);
   }
 
   /** Resolves once every queued task has run (shutdown waits for this before closing storage). */
-  async idle(): Promise<void> {
-    while (this.queues.size > 0) await Promise.all([...this.queues.values()]);
+  idle(): Promise<void> {
+    return this.queue.drain();
   }
 
   /** The account's roster; call from inside `run`. Cached only while the account has sessions. */

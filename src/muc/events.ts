@@ -3,6 +3,16 @@ import type { Element } from '../xml/element.ts';
 import type { Occupant } from './occupant.ts';
 import type { Room } from './room.ts';
 
+/** A groupchat message as broadcast (`stanza`: from room/nick, with stanza-id); `from` is the sender's real JID. */
+export interface RoomMessage {
+  room: Room;
+  occupant: Occupant;
+  from: Jid;
+  stanza: Element;
+  stanzaId: string;
+  body: string | null;
+}
+
 /**
  * Room events. Handlers with `fire` semantics may throw a StanzaError to refuse (pre-* events);
  * the others are notifications that features (history, archive, push) listen to.
@@ -19,10 +29,16 @@ export interface RoomEvents {
   /** A non-groupchat message to the room itself (invite, decline, voice request): true if handled. */
   'room:direct-message': { room: Room; occupant: Occupant | undefined; from: Jid; stanza: Element };
   /**
+   * A groupchat message passed every check and is about to be broadcast: what must be durable
+   * before occupants see its stanza-id (the archive) is written here, awaited. Throwing a
+   * StanzaError refuses the message: the sender gets the error, nobody gets the message.
+   */
+  'room:commit-message': RoomMessage;
+  /**
    * A groupchat message was broadcast. `stanza` is the broadcast form (from room/nick, with
    * stanza-id); `from` the sender's real JID.
    */
-  'room:message': { room: Room; occupant: Occupant; from: Jid; stanza: Element; stanzaId: string; body: string | null };
+  'room:message': RoomMessage;
   /** An occupant (all its sessions) left or was removed. */
   'room:occupant-left': { room: Room; occupant: Occupant; reason: 'leave' | 'kick' | 'ban' | 'ghost' | 'affiliation' | 'destroy' | 'shutdown' };
   /** A ghost was found: a groupchat message to it bounced; it is removed with status 333. */

@@ -44,9 +44,15 @@ export function installMam(muc: MucService): void {
 
   muc.roomFeatures.push((room) => (room.config.archiving ? [NS.MAM, MAM_EXTENDED] : []));
 
-  muc.hooks.on('room:message', ({ room, occupant, from, stanza, stanzaId }) => {
+  // Archived before the broadcast (see 'room:commit-message'): an echo whose stanza-id history
+  // will never show is worse than no echo. The archive logs the failed write; the sender is told.
+  muc.hooks.on('room:commit-message', async ({ room, occupant, from, stanza, stanzaId }) => {
     if (!room.config.archiving || !stanza.getChild('body')) return;
-    archive.append(room.jid.bare, stanzaId, { xml: archivable(stanza).toString(), nick: occupant.nick, jid: from.bare });
+    try {
+      await archive.append(room.jid.bare, stanzaId, { xml: archivable(stanza).toString(), nick: occupant.nick, jid: from.bare });
+    } catch (err) {
+      throw err instanceof StanzaError ? err : new StanzaError('internal-server-error', 'the message could not be archived', 'wait');
+    }
   });
 
   // A brand-new room starts with an empty archive, even if a room of that name left one behind

@@ -335,8 +335,11 @@ export class Room {
     }
     out.c('stanza-id', { xmlns: NS.SID, id: stanzaId, by: this.jid.bare });
     out.cnode(occupantIdEl(sender));
+    const message = { room: this, occupant: sender, from, stanza: out, stanzaId, body: out.getChildText('body') };
+    // The echo's stanza-id promises that history has the message: it goes out after the commit.
+    await this.service.hooks.fire('room:commit-message', message);
     this.broadcastMessage(out);
-    this.service.hooks.emit('room:message', { room: this, occupant: sender, from, stanza: out, stanzaId, body: out.getChildText('body') });
+    this.service.hooks.emit('room:message', message);
   }
 
   /** Groupchat fan-out: one serialization, every occupant session (the sender's too). */

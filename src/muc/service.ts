@@ -14,6 +14,7 @@ import { toAttr, type Prepared } from './stanzas.ts';
 import { defaultRoomConfig } from './config.ts';
 import type { RoomNodeHandler } from './disco.ts';
 import type { RoomRecord } from './types.ts';
+import { creationLimit, type AddressLimit } from '../core/address-limit.ts';
 
 /**
  * The MUC service at conference.<domain>: owns the rooms, routes stanzas to them, answers
@@ -41,6 +42,8 @@ export class MucService {
    */
   private readonly sessionRooms = new Map<string, { rooms: Set<Room>; to: string }>();
   private readonly admins: Set<string>;
+  /** Room creations per client address (one connection once created 5,000 rooms). */
+  private readonly creations: AddressLimit;
 
   constructor(
     readonly ctx: ServerContext,
@@ -48,8 +51,9 @@ export class MucService {
   ) {
     this.store = new RoomStore(ctx.store);
     this.admins = new Set(ctx.config.admins);
+    this.creations = creationLimit(ctx.config, ctx.config.muc.roomCreationPerAddressPerMinute);
     this.hooks.onError = (err, event) => ctx.log.error({ err, event }, 'room event handler failed');
-    ctx.router.register(domain, (stanza) => void this.handle(stanza));
+    ctx.router.register(domain, (stanza) => this.handle(stanza));
   }
 
   async load(): Promise<void> {
@@ -161,6 +165,13 @@ export class MucService {
         const joining = stanza.name === 'presence' && stanza.attrs.type === undefined && to.resource;
         if (!joining) throw new StanzaError('item-not-found', 'no such room');
         if (!this.canCreate(from)) throw new StanzaError('not-allowed', 'you may not create rooms here');
+        // A local service policy, not a lack of resources (RFC 6120 8.3.3.12 rather than
+        // 8.3.3.18); type wait, as the same join succeeds later. Stanzas that come from no
+        // client connection are not limited.
+        const address = this.ctx.sessions.get(from.full)?.connection?.remoteAddress;
+        if (address !== undefined && !this.creations.reserve(address)) {
+          throw new StanzaError('policy-violation', 'too many rooms created from your address; try again in a minute', 'wait');
+        }
         room = this.createRoom(to, from);
       }
       if (stanza.name === 'presence') await room.handlePresence(stanza, from, to.resource);

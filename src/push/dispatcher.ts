@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerContext } from '../core/context.ts';
-import { formValues, type Element } from '../xml/element.ts';
+import type { Element } from '../xml/element.ts';
 import { errorCondition, StanzaError } from '../xml/errors.ts';
 import { buildNotification, publishOptionsElement, type PushContent } from './notification.ts';
 import type { PushRegistration, Registrations } from './registrations.ts';
@@ -30,13 +30,19 @@ export type PushOutcome = { registration: PushRegistration; outcome: 'result' | 
 
 /**
  * The built-in app server, which the dispatcher hands its notifications directly: the same
- * publish an iq would carry, without building, routing and parsing one. Answers null for a
- * result, or the error it would have answered (a node's first publish may be asynchronous:
- * the node is stored).
+ * publish an iq would carry, without building, routing and parsing one, on behalf of `owner`
+ * (the registration's account). Answers null for a result, or the error it would have answered
+ * (asynchronous when the node's owner is being stored).
  */
 export interface LocalAppServer {
   readonly domain: string;
-  publishLocal(from: string, node: string, secret: string | null, count: number, sender: string | null, body: string | null): StanzaError | null | Promise<StanzaError | null>;
+  publishLocal(owner: string, from: string, node: string, count: number, sender: string | null, body: string | null): StanzaError | null | Promise<StanzaError | null>;
+  /**
+   * An account of this server enables push on this app server with this node: the node becomes
+   * that account's (only its registrations publish to it from then on). Null when it is (or
+   * already was) the account's; an error when another account has it or it cannot be stored.
+   */
+  claim(node: string, owner: string): StanzaError | null | Promise<StanzaError | null>;
 }
 
 /** An app server's answer: a result, an error (type, condition, text), or null for no answer in time. */
@@ -46,8 +52,6 @@ const RESULT: Answer = { type: 'result' };
 
 /** What a registration's notifications share, worked out on its first notification. */
 interface Prepared {
-  /** The publish-options `secret`, as the app server would read it from the form. */
-  secret: string | null;
   /** The `<publish-options>` element, shared read-only by every notification routed for it. */
   options: Element | null;
 }
@@ -148,38 +152,44 @@ export class PushDispatcher {
   private prepared(reg: PushRegistration): Prepared {
     if (reg.prepared) return reg.prepared;
     const form = reg.formEl;
-    return (reg.prepared = {
-      secret: form ? (formValues(form).get('secret')?.[0] ?? null) : null,
-      options: form ? publishOptionsElement(form) : null,
-    });
+    return (reg.prepared = { options: form ? publishOptionsElement(form) : null });
   }
 
   private send(reg: PushRegistration, content: PushContent, count: number): void {
-    const prepared = this.prepared(reg);
     const local = this.local;
     this.stats.sent++;
     this.stats.inFlight++;
     if (local && reg.jid === local.domain) {
       let answer: StanzaError | null | Promise<StanzaError | null>;
       try {
-        answer = local.publishLocal(content.from, reg.node, prepared.secret, count, content.sender, content.body);
+        answer = local.publishLocal(reg.user, content.from, reg.node, count, content.sender, content.body);
       } catch (err) {
         answer = err instanceof StanzaError ? err : this.internalError(err);
       }
       if (answer instanceof Promise) {
-        answer.then(
-          (a) => this.settle(reg, answerOf(a)),
-          (err) => this.settle(reg, answerOf(err instanceof StanzaError ? err : this.internalError(err))),
-        );
+        answer
+          .then(
+            (a) => this.settle(reg, answerOf(a)),
+            (err) => this.settle(reg, answerOf(err instanceof StanzaError ? err : this.internalError(err))),
+          )
+          .catch(this.settleFailed);
       } else this.settle(reg, answerOf(answer));
       return;
     }
-    const iq = buildNotification({ id: `${this.idPrefix}${(this.seq++).toString(36)}`, to: reg.jid, node: reg.node, count, content, publishOptions: prepared.options });
-    this.ctx.router.request(iq, this.ctx.config.push.timeoutSeconds * 1000).then(
-      (reply) => this.settle(reg, reply ? (reply.attrs.type === 'result' ? RESULT : { type: 'error', ...errorConditionOf(reply) }) : null),
-      (err) => this.ctx.log.error({ err }, 'push dispatch failed'),
-    );
+    const iq = buildNotification({ id: `${this.idPrefix}${(this.seq++).toString(36)}`, to: reg.jid, node: reg.node, count, content, publishOptions: this.prepared(reg).options });
+    this.ctx.router
+      .request(iq, this.ctx.config.push.timeoutSeconds * 1000)
+      .then(
+        (reply) => this.settle(reg, reply ? (reply.attrs.type === 'result' ? RESULT : { type: 'error', ...errorConditionOf(reply) }) : null),
+        (err) => this.ctx.log.error({ err }, 'push dispatch failed'),
+      )
+      .catch(this.settleFailed);
   }
+
+  /** Settling runs on a promise nobody awaits: its failure is logged, never left unhandled. */
+  private readonly settleFailed = (err: unknown): void => {
+    this.ctx.log.error({ err }, 'settling a push notification failed');
+  };
 
   private internalError(err: unknown): StanzaError {
     this.ctx.log.error({ err }, 'push app server failure');
@@ -217,7 +227,15 @@ export class PushDispatcher {
   }
 
   private tell(o: PushOutcome): void {
-    for (const l of this.listeners) l(o);
+    for (const l of this.listeners) {
+      try {
+        const r: unknown = l(o);
+        if (r instanceof Promise) r.catch((err: unknown) => this.ctx.log.error({ err }, 'push outcome listener failed'));
+      } catch (err) {
+        // One listener's bug must not skip the others nor the registration's error count.
+        this.ctx.log.error({ err }, 'push outcome listener failed');
+      }
+    }
   }
 }
 

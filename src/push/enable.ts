@@ -6,6 +6,7 @@ import type { PushScope } from '../store/push.ts';
 import type { Element } from '../xml/element.ts';
 import { StanzaError } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
+import type { LocalAppServer } from './dispatcher.ts';
 import type { Registrations } from './registrations.ts';
 
 /** The app server JID of an <enable/> or <disable/>: required, and a valid JID. */
@@ -28,13 +29,18 @@ function publishOptions(payload: Element): Element | null {
 /**
  * XEP-0357 sections 5 and 7: <enable/> and <disable/>, sent by a user to the MUC service (all its
  * rooms: what Converse sends), to one room (that room only), or to their own account (1:1 pushes).
- * Registrations belong to the user's bare JID.
+ * Registrations belong to the user's bare JID. A node on this server's own app server becomes
+ * the enabling account's (see `LocalAppServer.claim`): nobody else can publish to it then.
  */
-export function installEnable(ctx: ServerContext, host: Host, muc: MucService | null, registrations: Registrations): void {
+export function installEnable(ctx: ServerContext, host: Host, muc: MucService | null, registrations: Registrations, local: LocalAppServer | null): void {
   const enable = async (user: Jid, scope: PushScope, payload: Element): Promise<void> => {
     const jid = appServerJid(payload);
     const node = payload.attrs.node as string | undefined;
     if (!node) throw new StanzaError('bad-request', 'missing node: <enable/> needs the node the app server provisioned');
+    if (local && jid === local.domain) {
+      const refused = await local.claim(node, user.bare);
+      if (refused) throw refused;
+    }
     const domain = parseJid(jid)!.domain;
     if (!ctx.router.isLocalDomain(domain)) {
       // Kept (a federating version may reach it), but every push will fail until then: say so now.

@@ -43,13 +43,12 @@ export async function installPush(ctx: ServerContext, host: Host, muc: MucServic
   const dispatcher = new PushDispatcher(ctx, registrations);
   dispatcher.attachLocal(localAppServer);
   const unread = new UnreadCounter();
-  installEnable(ctx, host, muc, registrations);
+  installEnable(ctx, host, muc, registrations, localAppServer);
   if (muc) installMucListener(ctx, muc, registrations, dispatcher, unread);
   const stopAccount = installAccountListener(ctx, muc, registrations, dispatcher);
-  // The stored registrations went with the account (src/store/account-data.ts); drop the live ones.
-  ctx.hooks.on('account:deleted', ({ user }) => {
-    for (const r of [...registrations.of(user.bare)]) void registrations.remove(r);
-  });
+  // The stored registrations went with the account, in its one batch (src/store/account-data.ts):
+  // only the live ones are left to drop, with no second write that could fail unobserved.
+  ctx.hooks.on('account:deleted', ({ user }) => registrations.forget(user.bare));
   return {
     registrations,
     dispatcher,

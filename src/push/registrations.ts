@@ -14,7 +14,7 @@ export interface PushRegistration extends PushRegistrationRecord {
   recent: string[];
   removed: boolean;
   /** What the dispatcher works out once for all of this registration's notifications. */
-  prepared?: { secret: string | null; options: Element | null };
+  prepared?: { options: Element | null };
 }
 
 export interface EnableRequest {
@@ -138,6 +138,11 @@ export class Registrations {
     if (r.removed) return;
     this.detach(r);
     await this.store.delete(recordOf(r));
+  }
+
+  /** Drops a user's live registrations whose records are already gone from the store. */
+  forget(user: string): void {
+    for (const r of [...this.of(user)]) this.detach(r);
   }
 
   /** A result from the app server: the error count starts over. */

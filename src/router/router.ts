@@ -1,11 +1,16 @@
 import type { Logger } from '../core/logger.ts';
 import { parseJid } from '../core/jid.ts';
+import { trackWork } from '../core/work-tracking.ts';
 import { Element } from '../xml/element.ts';
 import { errorReply, type StanzaErrorCondition } from '../xml/errors.ts';
 import type { SessionRegistry } from './sessions.ts';
 
-/** Something that owns a domain: the user host, the MUC service, the push app server. */
-export type DomainHandler = (stanza: Element) => void;
+/**
+ * Something that owns a domain: the user host, the MUC service, the push app server. A handler
+ * that works asynchronously returns that work, so the stanza's sender can wait for it (see
+ * core/work-tracking.ts).
+ */
+export type DomainHandler = (stanza: Element) => void | Promise<unknown>;
 
 /**
  * Delivers stanzas by their `to` domain. Every stanza leaving any part of the server goes
@@ -47,7 +52,8 @@ export class Router {
       return;
     }
     try {
-      handler(stanza);
+      const work = handler(stanza);
+      if (work) trackWork(work);
     } catch (err) {
       this.log.error({ err }, 'handler failed');
       this.bounce(stanza, 'internal-server-error');

@@ -44,6 +44,8 @@ export interface ArchivePage {
 }
 
 type Pending = { roomJid: string; op: BatchOp };
+/** The messages the next write step takes, and that write (shared by every append in it). */
+type WaitingBatch = { items: Pending[]; written: Promise<void> };
 
 const SEP = '\x00';
 const END = '\x01';
@@ -66,7 +68,7 @@ const DELETE_CHUNK = 1000;
 export class RoomArchive {
   private readonly kv: KV<StoredMessage>;
   /** Messages for the write step already on the chain, which takes them when it runs; null when none waits. */
-  private waiting: Pending[] | null = null;
+  private waiting: WaitingBatch | null = null;
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
@@ -77,28 +79,31 @@ export class RoomArchive {
   }
 
   /**
-   * Queues a message; it is on disk after the current event-loop turn, or once the write before
-   * it is (see `settle`).
+   * Queues a message; resolves once it is on disk (after the current event-loop turn, or once
+   * the write before it is: see `settle`), rejects when that write failed.
    */
-  append(roomJid: string, id: string, msg: { xml: string; nick: string; jid: string; time?: number }): void {
+  append(roomJid: string, id: string, msg: { xml: string; nick: string; jid: string; time?: number }): Promise<void> {
     const value: StoredMessage = { xml: msg.xml, nick: msg.nick, jid: msg.jid, time: msg.time ?? decodeTime(id) };
     const pending: Pending = { roomJid, op: this.kv.batchPut(key(roomJid, id), value) };
     if (this.waiting) {
-      this.waiting.push(pending);
-      return;
+      this.waiting.items.push(pending);
+      return this.waiting.written;
     }
-    const batch = (this.waiting = [pending]);
-    this.enqueue(async () => {
+    const batch: WaitingBatch = { items: [pending], written: Promise.resolve() };
+    this.waiting = batch;
+    batch.written = this.enqueue(async () => {
       // The rest of this turn's messages (every message of a busy turn is appended before it ends).
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (this.waiting === batch) this.waiting = null;
-      await this.store.batch(batch.map((p) => p.op));
+      await this.store.batch(batch.items.map((p) => p.op));
     }, 'archive write');
+    return batch.written;
   }
 
+  /** Puts `work` on the chain; the result settles as the work does, the chain goes on either way. */
   private enqueue(work: () => Promise<void>, what: string): Promise<void> {
-    const run = this.chain.then(work).catch((err) => this.onError(err, what));
-    this.chain = run;
+    const run = this.chain.then(work);
+    this.chain = run.catch((err) => this.onError(err, what));
     return run;
   }
 
@@ -167,17 +172,16 @@ export class RoomArchive {
    * Deletes all of a room's messages: those still queued and those on disk. Messages appended
    * after this call (a room of the same name created again) are kept.
    */
+  /** Resolves once done; a failure is logged (through `onError`), never rejected. */
   removeRoom(roomJid: string): Promise<void> {
     const waiting = this.waiting;
     if (waiting) {
       // The waiting step writes the other rooms' messages before this deletion; later appends
       // go to a step behind it.
-      let n = 0;
-      for (const p of waiting) if (p.roomJid !== roomJid) waiting[n++] = p;
-      waiting.length = n;
+      waiting.items = waiting.items.filter((p) => p.roomJid !== roomJid);
       this.waiting = null;
     }
-    return this.enqueue(async () => {
+    const run = this.enqueue(async () => {
       let ops: BatchOp[] = [];
       for await (const [k] of this.kv.range({ gt: roomJid + SEP, lt: roomJid + END })) {
         ops.push(this.kv.batchDel(k));
@@ -188,6 +192,7 @@ export class RoomArchive {
       }
       await this.store.batch(ops);
     }, 'archive delete');
+    return run.catch(() => {});
   }
 }
 

@@ -186,8 +186,11 @@ async function openDb(db: Level<string, unknown>, dir: string): Promise<void> {
   try {
     await db.open();
   } catch (err) {
-    const cause = (err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message;
-    if (/lock/i.test(cause)) {
+    const inner = (err as { cause?: { code?: string; message?: string } }).cause;
+    const cause = inner?.message ?? (err as Error).message;
+    // Only LEVEL_LOCKED means another holder of the LOCK file; any other failure on that file
+    // (read-only file system, permission denied, LOCK not a file) is reported as it is.
+    if (inner?.code === 'LEVEL_LOCKED') {
       throw new Error(`the database in ${dir} is in use by another process (is the server running? stop it first)`);
     }
     throw new Error(`cannot open the database in ${dir}: ${cause}`);

@@ -56,10 +56,16 @@ export class PushStore {
   }
 }
 
-/** A node of the built-in app server: the SHA-256 of the secret it was first published with. */
+/**
+ * A node of the built-in app server: the account of this server that claimed it (its
+ * `<enable/>` named this app server), or else the SHA-256 of the secret it was first published
+ * with (by another server, for its own user).
+ */
 export interface AppServerNodeRecord {
   secretHash: string | null;
   created: number;
+  /** Bare JID of the local account the node belongs to; absent or null when unclaimed. */
+  owner?: string | null;
 }
 
 /** Node secrets of the built-in app server, so a restart does not open a protected node. */

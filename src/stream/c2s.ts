@@ -5,9 +5,10 @@ import type { Connection, ConnectionHandler } from '../transport/connection.ts';
 import { xml, type Element } from '../xml/element.ts';
 import { errorReply, StanzaError, StreamError, streamErrorElement } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
-import type { AuthThrottle } from './sasl/throttle.ts';
+import type { AddressLimit } from '../core/address-limit.ts';
 import { createMechanism, MECHANISMS, type SaslMechanism } from './sasl/mechanism.ts';
 import { Session } from './session.ts';
+import { runTracked } from '../core/work-tracking.ts';
 import type { SessionLifecycle } from './lifecycle.ts';
 import { isStanza, resumeOnto, smAck, smEnabled, smFailed } from './stream-management.ts';
 
@@ -23,8 +24,12 @@ export interface StreamDeps {
   ctx: ServerContext;
   host: ClientHost;
   lifecycle: SessionLifecycle;
-  throttle: AuthThrottle;
+  /** Failed logins per address (src/core/address-limit.ts). */
+  throttle: AddressLimit;
 }
+
+/** RFC 6120 6.4.5 asks for 2 to 5 retries on one stream; the third failure closes it. */
+const MAX_FAILED_AUTHS_PER_STREAM = 3;
 
 type Phase = 'header' | 'tls' | 'auth' | 'sasl' | 'bind' | 'bound' | 'closed';
 
@@ -36,6 +41,11 @@ export class C2sStream implements ConnectionHandler {
   private session: Session | null = null;
   private readonly authTimer: NodeJS.Timeout;
   private streamId = '';
+  /** The <a/> answers waiting for their stanzas' work (see ackWhenSettled). */
+  private acks: Promise<void> = Promise.resolve();
+  /** Gives back this exchange's throttle slot (null when none is held). */
+  private authSlot: (() => void) | null = null;
+  private failedAuths = 0;
 
   constructor(
     private readonly conn: Connection,
@@ -151,12 +161,24 @@ export class C2sStream implements ConnectionHandler {
   }
 
   private async sasl(el: Element): Promise<void> {
-    const fail = (condition: string, text?: string) => {
+    /** `refused`: a wrong password or a throttled attempt, counted against this stream. */
+    const fail = (condition: string, text?: string, refused = condition === 'not-authorized') => {
+      const last = refused && ++this.failedAuths >= MAX_FAILED_AUTHS_PER_STREAM;
       const f = xml('failure', { xmlns: NS.SASL }, xml(condition));
-      if (text) f.c('text', { 'xml:lang': 'en' }).t(text);
+      if (text || last) f.c('text', { 'xml:lang': 'en' }).t(last ? `${text ?? 'authentication failed'}; too many attempts on this stream` : text!);
       this.conn.write(f.toString());
       this.mechanism = null;
       this.phase = 'auth';
+      // Only a wrong password keeps the address's slot taken.
+      const slot = this.authSlot;
+      this.authSlot = null;
+      if (condition !== 'not-authorized') slot?.();
+      // RFC 6120 6.4.5: a few retries on the same stream (a mistyped password), then the
+      // stream is closed after the SASL failure.
+      if (last) {
+        this.phase = 'closed';
+        this.conn.closeStream();
+      }
     };
     if (this.mustStartTls()) return this.fail(new StreamError('policy-violation', 'STARTTLS is required before authentication'));
     if (el.name === 'abort') return fail('aborted');
@@ -167,8 +189,10 @@ export class C2sStream implements ConnectionHandler {
     else return fail('incorrect-encoding');
     if (el.name === 'auth') {
       if (this.mechanism) return fail('malformed-request', 'an exchange is already running');
-      const ip = this.conn.remoteAddress;
-      if (!this.deps.throttle.allowed(ip)) return fail('temporary-auth-failure', 'too many failed attempts, try again later');
+      // The slot is taken now, before any await: parallel attempts cannot all pass the limit.
+      const slot = this.deps.throttle.reserve(this.conn.remoteAddress);
+      if (!slot) return fail('temporary-auth-failure', 'too many failed attempts, try again later', true);
+      this.authSlot = slot;
       const mech = createMechanism(el.attrs.mechanism as string, (u) => this.ctx.accounts.get(u).then((a) => a?.credentials), { domain: this.ctx.config.domain });
       if (!mech) return fail('invalid-mechanism');
       this.mechanism = mech;
@@ -185,10 +209,10 @@ export class C2sStream implements ConnectionHandler {
     if (step.kind === 'challenge') {
       this.conn.write(xml('challenge', { xmlns: NS.SASL }, step.data.length ? step.data.toString('base64') : '=').toString());
     } else if (step.kind === 'failure') {
-      if (step.condition === 'not-authorized') this.deps.throttle.failed(this.conn.remoteAddress);
       fail(step.condition, step.text);
     } else {
-      this.deps.throttle.succeeded(this.conn.remoteAddress);
+      this.authSlot?.();
+      this.authSlot = null;
       this.username = step.username;
       this.mechanism = null;
       this.conn.write(xml('success', { xmlns: NS.SASL }, ...(step.data?.length ? [step.data.toString('base64')] : [])).toString());
@@ -240,7 +264,11 @@ export class C2sStream implements ConnectionHandler {
     this.ctx.hooks.emit('session:bound', { session });
   }
 
-  private resume(el: Element): void {
+  private async resume(el: Element): Promise<void> {
+    // The h we answer counts only stanzas whose work is done; everything below runs after the
+    // wait, on the state as it is then.
+    await this.ctx.sessions.byResume(String(el.attrs.previd ?? ''))?.work.settled();
+    if (this.phase === 'closed') return;
     const prev = this.ctx.sessions.byResume(String(el.attrs.previd ?? ''));
     const h = Number(el.attrs.h);
     if (!prev || prev.jid.local !== this.username || prev.state === 'closed' || !Number.isInteger(h)) {
@@ -254,7 +282,7 @@ export class C2sStream implements ConnectionHandler {
     clearTimeout(this.authTimer);
     if (prev.connection) {
       // The old socket is still open from the server's view: it is dead to the client.
-      prev.connection.setHandler({ streamStart() {}, stanza() {}, streamEnd() {}, error() {}, closed() {} });
+      prev.connection.setHandler({ streamStart() {}, stanza() {}, streamEnd() {}, error() {}, closed() {}, backlogged() {} });
       prev.connection.destroy();
     }
     if (prev.sm!.hibernationTimer) clearTimeout(prev.sm!.hibernationTimer);
@@ -293,7 +321,7 @@ export class C2sStream implements ConnectionHandler {
       session.send(errorReply(el, 'not-allowed', 'a resource is already bound'));
       return;
     }
-    this.deps.host.fromClient(session, el);
+    runTracked(session.work, () => this.deps.host.fromClient(session, el));
   }
 
   private smElement(session: Session, el: Element): void {
@@ -307,7 +335,7 @@ export class C2sStream implements ConnectionHandler {
         return;
       }
       case 'r':
-        if (session.sm) this.conn.write(smAck(session.sm.inbound));
+        if (session.sm) this.ackWhenSettled(session, session.sm.inbound);
         return;
       case 'a': {
         const h = Number(el.attrs.h);
@@ -325,6 +353,18 @@ export class C2sStream implements ConnectionHandler {
     }
   }
 
+  /**
+   * Answers a <r/> with `h` once what those stanzas started (storage writes) has settled, so an
+   * acknowledged stanza is never one a crash can lose. Answers go out in order.
+   */
+  private ackWhenSettled(session: Session, h: number): void {
+    this.acks = this.acks
+      .then(() => session.work.settled())
+      .then(() => {
+        if (this.session === session && this.phase === 'bound') this.conn.write(smAck(h));
+      });
+  }
+
   streamEnd(): void {
     // A clean close ends the session even with stream management (XEP-0198 section 5).
     if (this.session) this.deps.lifecycle.close(this.session, 'closed by client');
@@ -335,6 +375,23 @@ export class C2sStream implements ConnectionHandler {
 
   error(err: StreamError): void {
     this.fail(err);
+  }
+
+  /**
+   * The client does not read what it is sent. A resumable session keeps its unacked queue
+   * (within `streamManagement.maxQueueBytes`) and hibernates once the socket is gone; any other
+   * stream ends with resource-constraint.
+   */
+  backlogged(reason: string): void {
+    if (this.phase === 'closed') return;
+    const session = this.session;
+    this.ctx.log.info({ conn: this.conn.id, jid: session?.jid.full, pending: this.conn.pendingBytes, reason }, 'client not reading its output: dropping the connection');
+    if (session?.sm?.id && session.state === 'active') {
+      // The socket's close hands the session to `closed()`, which hibernates it.
+      this.conn.destroy();
+      return;
+    }
+    this.fail(new StreamError('resource-constraint', reason));
   }
 
   closed(): void {

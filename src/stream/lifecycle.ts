@@ -14,6 +14,7 @@ export class SessionLifecycle implements SessionObserver {
   attach(session: Session): void {
     session.observer = this;
     session.maxQueue = this.ctx.config.streamManagement.maxQueue;
+    session.maxQueueBytes = this.ctx.config.streamManagement.maxQueueBytes;
   }
 
   queued(session: Session, stanza: Element): void {
@@ -21,10 +22,10 @@ export class SessionLifecycle implements SessionObserver {
   }
 
   overflow(session: Session): void {
-    this.ctx.log.info({ jid: session.jid.full, queued: session.sm?.unacked.length }, 'too many unacknowledged stanzas: closing the session');
+    this.ctx.log.info({ jid: session.jid.full, queued: session.sm?.unacked.length, bytes: session.sm?.unackedBytes }, 'too many unacknowledged stanzas: closing the session');
     const conn = session.connection;
     this.close(session, 'too many unacknowledged stanzas');
-    conn?.write(streamErrorElement('resource-constraint', 'too many unacknowledged stanzas').toString());
+    conn?.write(streamErrorElement('resource-constraint', 'too many unacknowledged stanzas (or bytes of them)').toString());
     conn?.closeStream();
   }
 
@@ -59,7 +60,10 @@ export class SessionLifecycle implements SessionObserver {
    */
   private returnUnacked(session: Session): void {
     const unacked = session.sm?.unacked ?? [];
-    if (session.sm) session.sm.unacked = [];
+    if (session.sm) {
+      session.sm.unacked = [];
+      session.sm.unackedBytes = 0;
+    }
     for (const { el } of unacked) {
       const type = el.attrs.type as string | undefined;
       if (el.name === 'message' && (type === undefined || type === 'chat' || type === 'normal')) {

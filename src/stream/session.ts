@@ -1,3 +1,4 @@
+import { WorkTracker } from '../core/work-tracking.ts';
 import { randomBytes } from 'node:crypto';
 import type { Connection } from '../transport/connection.ts';
 import type { Element } from '../xml/element.ts';
@@ -18,6 +19,8 @@ export interface StreamManagement {
   /** Stanzas the client acknowledged. */
   acked: number;
   unacked: Unacked[];
+  /** Characters of the unacked stanzas' text (what the queue costs in memory). */
+  unackedBytes: number;
   requestPending: boolean;
   hibernationTimer: NodeJS.Timeout | null;
 }
@@ -45,11 +48,14 @@ export class Session {
   /** Directed presences sent to these JIDs (they get unavailable when we go offline). */
   readonly directedPresence = new Set<string>();
   readonly created = Date.now();
+  /** The work this session's stanzas started; stream management acknowledges after it (see core/work-tracking.ts). */
+  readonly work = new WorkTracker();
   lastActivity = Date.now();
   /** The lifecycle, told of stanzas queued while hibernated and of an overflowing queue. */
   observer: SessionObserver | null = null;
-  /** Unacknowledged stanzas kept before the session is given up (XEP-0198). */
+  /** Unacknowledged stanzas, and their bytes, kept before the session is given up (XEP-0198). */
   maxQueue = Infinity;
+  maxQueueBytes = Infinity;
 
   constructor(
     readonly jid: Jid,
@@ -70,7 +76,8 @@ export class Session {
     if (this.state === 'closed') return false;
     if (this.sm) {
       this.sm.unacked.push({ el, text });
-      if (this.sm.unacked.length > this.maxQueue) {
+      this.sm.unackedBytes += text.length;
+      if (this.sm.unacked.length > this.maxQueue || this.sm.unackedBytes > this.maxQueueBytes) {
         // A client that never acks (or never resumes) must not grow the queue without bound.
         this.observer?.overflow(this);
         return true;
@@ -93,6 +100,7 @@ export class Session {
       inbound: 0,
       acked: 0,
       unacked: [],
+      unackedBytes: 0,
       requestPending: false,
       hibernationTimer: null,
     };
@@ -105,7 +113,7 @@ export class Session {
     if (!sm) return true;
     const count = (h - sm.acked) >>> 0;
     if (count > sm.unacked.length) return false;
-    sm.unacked.splice(0, count);
+    for (const u of sm.unacked.splice(0, count)) sm.unackedBytes -= u.text.length;
     sm.acked = h >>> 0;
     sm.requestPending = false;
     return true;

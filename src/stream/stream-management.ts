@@ -23,6 +23,7 @@ export function isStanza(el: Element): boolean {
 export function resumeOnto(session: Session, h: number): void {
   session.ack(h);
   const conn = session.connection!;
+  conn.allowBacklog(session.sm!.unackedBytes);
   for (const u of session.sm!.unacked) conn.write(u.text);
   if (session.sm!.unacked.length > 0) {
     session.sm!.requestPending = true;

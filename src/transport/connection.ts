@@ -12,6 +12,11 @@ export interface ConnectionHandler {
   error(err: StreamError): void;
   /** The socket is gone (after an error, a close, or a network failure). */
   closed(): void;
+  /**
+   * The peer is not reading what is sent to it (over the output high-water mark, or nothing
+   * drained within the send timeout): the stream layer drops or hibernates the session.
+   */
+  backlogged(reason: string): void;
 }
 
 export type TransportKind = 'tcp' | 'websocket';
@@ -34,8 +39,13 @@ export interface Connection {
   openStream(attrs: Record<string, string>): void;
   /** Queues one top-level element, already serialized with its own namespaces. */
   write(xmlText: string): void;
-  /** Bytes queued but not yet handed to the kernel. */
+  /** Bytes queued but not yet handed to the kernel (watched against the output high-water mark). */
   readonly pendingBytes: number;
+  /**
+   * The next `bytes` written are a resend the client asked for (XEP-0198 resumption): they may
+   * go over the output high-water mark until they drained.
+   */
+  allowBacklog(bytes: number): void;
   /** Starts a fresh parser for a stream restart (after STARTTLS or SASL). */
   restartStream(): void;
   /** Upgrades to TLS after <proceed/> was written (TCP only). */

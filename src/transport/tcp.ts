@@ -2,9 +2,10 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { StreamParser } from '../xml/stream-parser.ts';
 import { StreamError } from '../xml/errors.ts';
+import { OutputWatch, type BackpressureOptions } from './backpressure.ts';
 import { isLoopback, nextConnectionId, OutputBatch, RateLimiter, type Connection, type ConnectionHandler } from './connection.ts';
 
-export interface TcpOptions {
+export interface TcpOptions extends BackpressureOptions {
   maxStanzaBytes: number;
   maxDepth: number;
   rateBytesPerSecond: number;
@@ -26,6 +27,7 @@ export class TcpConnection implements Connection {
   private readonly output = new OutputBatch((items) => this.writeOut(items));
   private closed = false;
   private readonly limiter: RateLimiter;
+  private readonly watch: OutputWatch;
 
   constructor(
     socket: net.Socket,
@@ -36,6 +38,7 @@ export class TcpConnection implements Connection {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.encrypted = directTls;
     this.limiter = new RateLimiter(opts.rateBytesPerSecond, opts.rateBurstBytes);
+    this.watch = new OutputWatch(opts, () => this.pendingBytes, (reason) => this.handler?.backlogged(reason));
     socket.setNoDelay(true);
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.onClose());
@@ -59,16 +62,31 @@ export class TcpConnection implements Connection {
   }
 
   private attach(socket: net.Socket): void {
-    socket.setEncoding('utf8');
+    // Not setEncoding('utf8'): it replaces invalid bytes with U+FFFD, which would then be
+    // relayed. A fatal streaming decoder refuses them and still joins a character split
+    // across reads. One decoder per socket: the TLS socket after STARTTLS starts afresh.
+    const decoder = new TextDecoder('utf-8', { fatal: true });
     this.restartStream();
-    socket.on('data', (chunk: string) => {
+    socket.on('data', (chunk: Buffer) => {
       if (this.closed) return;
-      if (!this.limiter.take(Buffer.byteLength(chunk))) {
+      if (!this.limiter.take(chunk.length)) {
         this.handler?.error(new StreamError('policy-violation', 'rate limit exceeded'));
         return;
       }
-      this.parser.write(chunk);
+      let text: string;
+      try {
+        text = decoder.decode(chunk, { stream: true });
+      } catch {
+        // RFC 6120 4.9.3.22: a stream that violates the rules of UTF-8.
+        this.handler?.error(new StreamError('unsupported-encoding', 'the input is not valid UTF-8'));
+        return;
+      }
+      if (text) this.parser.write(text);
     });
+  }
+
+  allowBacklog(bytes: number): void {
+    this.watch.allow(bytes);
   }
 
   restartStream(): void {
@@ -89,7 +107,9 @@ export class TcpConnection implements Connection {
   }
 
   private writeOut(items: string[]): void {
-    if (!this.socket.destroyed) this.socket.write(items.length === 1 ? items[0]! : items.join(''));
+    if (this.socket.destroyed) return;
+    this.socket.write(items.length === 1 ? items[0]! : items.join(''), this.watch.progress);
+    this.watch.wrote();
   }
 
   async startTls(): Promise<void> {
@@ -125,6 +145,7 @@ export class TcpConnection implements Connection {
 
   private onClose(): void {
     this.closed = true;
+    this.watch.stop();
     const h = this.handler;
     this.handler = undefined;
     h?.closed();

@@ -4,9 +4,10 @@ import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { parseFrame } from '../xml/frame-parser.ts';
 import { StreamError } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
+import { OutputWatch, type BackpressureOptions } from './backpressure.ts';
 import { addressMatcher, forwardedFor, isLoopback, nextConnectionId, OutputBatch, RateLimiter, type Connection, type ConnectionHandler } from './connection.ts';
 
-export interface WebSocketOptions {
+export interface WebSocketOptions extends BackpressureOptions {
   maxStanzaBytes: number;
   maxDepth: number;
   rateBytesPerSecond: number;
@@ -26,6 +27,7 @@ export class WsConnection implements Connection {
   private readonly output = new OutputBatch((frames) => this.writeOut(frames));
   private closed = false;
   private readonly limiter: RateLimiter;
+  private readonly watch: OutputWatch;
 
   constructor(
     private readonly ws: WebSocket,
@@ -41,10 +43,12 @@ export class WsConnection implements Connection {
     const proto = String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim().toLowerCase();
     this.secure = isLoopback(peer) || (viaProxy && proto === 'https');
     this.limiter = new RateLimiter(opts.rateBytesPerSecond, opts.rateBurstBytes);
+    this.watch = new OutputWatch(opts, () => this.pendingBytes, (reason) => this.handler?.backlogged(reason));
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {
       this.closed = true;
+      this.watch.stop();
       const h = this.handler;
       this.handler = undefined;
       h?.closed();
@@ -88,6 +92,10 @@ export class WsConnection implements Connection {
     }
   }
 
+  allowBacklog(bytes: number): void {
+    this.watch.allow(bytes);
+  }
+
   restartStream(): void {
     // Each frame is parsed alone: nothing to reset.
   }
@@ -105,8 +113,13 @@ export class WsConnection implements Connection {
     // One frame per element, but a single system call for all of them.
     const sock = (this.ws as unknown as { _socket?: Duplex })._socket;
     sock?.cork();
-    for (const f of frames) this.ws.send(f);
-    if (sock) process.nextTick(() => sock.uncork());
+    for (const f of frames) this.ws.send(f, this.watch.progress);
+    // Measured once the frames went to the kernel: while corked, all of them count as pending.
+    if (!sock) return this.watch.wrote();
+    process.nextTick(() => {
+      sock.uncork();
+      this.watch.wrote();
+    });
   }
 
   async startTls(): Promise<void> {

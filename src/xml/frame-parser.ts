@@ -6,7 +6,8 @@ import { StreamParser, type ParserLimits } from './stream-parser.ts';
  * Parses one RFC 7395 WebSocket text frame, which must hold exactly one element
  * (whitespace around it is allowed). Throws a StreamError: 'not-well-formed' (bad XML,
  * invalid characters, zero or several elements, text outside the element), 'restricted-xml'
- * (comments, PIs, DTDs; the XML declaration too, as frames carry none), or
+ * (comments, PIs, DTDs; the XML declaration too, as frames carry none), 'bad-namespace-prefix'
+ * (a prefix the frame does not bind: there is no stream header to bind it), or
  * 'policy-violation' (frame longer than maxStanzaBytes UTF-16 code units, or nesting deeper
  * than maxDepth, the frame's element being depth 1). Same tokenizer as StreamParser.
  */

@@ -70,6 +70,29 @@ function decodeRefs(s: string): string {
   });
 }
 
+const XML_NS = 'http://www.w3.org/XML/1998/namespace';
+const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
+
+/**
+ * The `xmlns:p` declarations of a start tag (null when none), checked against Namespaces in
+ * XML 1.0 section 3: no undeclaring (`xmlns:p=''`), `xml` only for its own namespace, never
+ * `xmlns` or the xmlns namespace.
+ */
+function declarations(attrs: Record<string, string>): Map<string, string> | null {
+  let found: Map<string, string> | null = null;
+  for (const name in attrs) {
+    if (!name.startsWith('xmlns:')) continue;
+    const prefix = name.slice(6);
+    const uri = attrs[name]!;
+    if (uri === '') throw abort('bad-namespace-prefix', `the prefix ${prefix} cannot be undeclared`);
+    if (prefix === 'xmlns' || uri === XMLNS_NS || (prefix === 'xml') !== (uri === XML_NS)) {
+      throw abort('bad-namespace-prefix', `reserved prefix or namespace in ${name}`);
+    }
+    (found ??= new Map()).set(prefix, uri);
+  }
+  return found;
+}
+
 function checkName(name: string): string {
   if (!isXmlName(name) || !QNAME.test(name)) throw abort('not-well-formed', 'invalid name');
   return name;
@@ -103,7 +126,11 @@ function checkName(name: string): string {
  * stanzas is discarded and not counted. The stream header (XML declaration included) is
  * counted from the start of input. Depth: the stanza itself is depth 1.
  *
- * Not checked: namespace prefix bindings (`<foo:bar>` with no xmlns:foo is accepted).
+ * Namespace prefixes: every prefixed element or attribute name must be bound (by the element,
+ * an ancestor or the stream header; `xml:` always is), else `bad-namespace-prefix` (RFC 6120
+ * 4.9.3.2), so an unbound prefix is never relayed. A prefix that only the stream header binds
+ * is declared again (`xmlns:p`) on the element that uses it, so detached stanzas and their
+ * copied children still serialize as namespace-well-formed XML.
  */
 export class StreamParser extends EventEmitter<StreamParserEvents> {
   private readonly fragment: boolean;
@@ -118,6 +145,8 @@ export class StreamParser extends EventEmitter<StreamParserEvents> {
   /** The token (text, CDATA, name, attribute value) read so far. */
   private acc = '';
   private stack: Element[] = [];
+  /** The prefixes each open element declares (null: none), parallel to `stack`. */
+  private scopes: (Map<string, string> | null)[] = [];
   private name = '';
   private attrs: Record<string, string> = {};
   private attrName = '';
@@ -182,6 +211,7 @@ export class StreamParser extends EventEmitter<StreamParserEvents> {
     if (this.done) return;
     this.done = true;
     this.stack = [];
+    this.scopes = [];
     this.acc = '';
     this.emit('error', err);
   }
@@ -406,6 +436,16 @@ export class StreamParser extends EventEmitter<StreamParserEvents> {
   }
 
   private open(selfClosing: boolean): void {
+    let own = declarations(this.attrs);
+    const names = Object.keys(this.attrs);
+    for (let i = -1; i < names.length; i++) {
+      const inherited = this.checkPrefix(i < 0 ? this.name : names[i]!, own, i >= 0);
+      if (!inherited) continue;
+      // Bound only by the stream header: declared again here, so the detached stanza (or a
+      // child that a service copies into a stanza of its own) still carries its binding.
+      this.attrs[`xmlns:${inherited[0]}`] = inherited[1];
+      (own ??= new Map()).set(inherited[0], inherited[1]);
+    }
     const el = new Element(this.name, this.attrs);
     this.attrs = {};
     this.state = TEXT;
@@ -414,6 +454,7 @@ export class StreamParser extends EventEmitter<StreamParserEvents> {
     // Stanzas stay detached from the root so they serialize on their own.
     if (!this.atTop()) this.stack[this.stack.length - 1]!.cnode(el);
     this.stack.push(el);
+    this.scopes.push(own);
     if (this.stack.length === 1 && !this.fragment) {
       this.unitStart = -1;
       this.emit('streamStart', el);
@@ -421,9 +462,32 @@ export class StreamParser extends EventEmitter<StreamParserEvents> {
     if (selfClosing) this.close(this.name);
   }
 
+  /**
+   * A prefixed name (element or attribute) must have its prefix bound; `own`: the tag's
+   * declarations. Returns [prefix, namespace] when only the stream header binds it.
+   */
+  private checkPrefix(qname: string, own: Map<string, string> | null, isAttr: boolean): [string, string] | null {
+    const colon = qname.indexOf(':');
+    if (colon < 0) return null;
+    const prefix = qname.slice(0, colon);
+    if (prefix === 'xml') return null;
+    if (prefix === 'xmlns') {
+      if (isAttr) return null; // a declaration, checked by declarations()
+      throw abort('bad-namespace-prefix', 'the xmlns prefix is reserved');
+    }
+    if (own?.has(prefix)) return null;
+    for (let d = this.scopes.length - 1; d >= 0; d--) {
+      const uri = this.scopes[d]?.get(prefix);
+      if (uri === undefined) continue;
+      return d === 0 && !this.fragment ? [prefix, uri] : null;
+    }
+    throw abort('bad-namespace-prefix', `unbound namespace prefix ${prefix}`);
+  }
+
   private close(name: string): void {
     const el = this.stack.pop();
     if (!el) throw abort('not-well-formed', `unexpected end tag ${name}`);
+    this.scopes.pop();
     if (el.name !== name) throw abort('not-well-formed', `end tag ${name} does not match ${el.name}`);
     this.state = TEXT;
     if (this.stack.length === 0 && !this.fragment) {

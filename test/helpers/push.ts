@@ -20,6 +20,18 @@ export function enableIq(to: string | undefined, jid: string | undefined, node: 
   return xml('iq', { type: 'set', ...(to ? { to } : {}) }, enable);
 }
 
+/** An iq publish to the built-in app server, as another server would send it for its user. */
+export function publishIq(node: string | undefined, opts: { secret?: string; count?: number; body?: string; notification?: boolean } = {}) {
+  const summary = xml('x', { xmlns: DATA, type: 'submit' }, field('FORM_TYPE', 'urn:xmpp:push:summary'), field('message-count', String(opts.count ?? 1)));
+  if (opts.body) summary.append(field('last-message-body', opts.body));
+  const item = xml('item', {}, ...(opts.notification === false ? [] : [xml('notification', { xmlns: PUSH }, summary)]));
+  const pubsub = xml('pubsub', { xmlns: PUBSUB }, xml('publish', node ? { node } : {}, item));
+  if (opts.secret !== undefined) {
+    pubsub.append(xml('publish-options', {}, xml('x', { xmlns: DATA, type: 'submit' }, field('FORM_TYPE', PUBLISH_OPTIONS), field('secret', opts.secret))));
+  }
+  return xml('iq', { type: 'set', to: 'push.localhost' }, pubsub);
+}
+
 export function disableIq(to: string | undefined, jid: string | undefined, node?: string): Element {
   const attrs: Record<string, string> = { xmlns: PUSH };
   if (jid !== undefined) attrs.jid = jid;

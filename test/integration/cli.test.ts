@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -219,6 +219,36 @@ describe('mucpush account commands', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+// Issue 12 item 16: only a held LOCK means "in use"; any other failure on it is named as it is.
+describe('mucpush start on a data folder it cannot write', () => {
+  it('reports a read-only file system, not "in use by another process"', async (ctx) => {
+    // Root ignores permission bits, so a read-only tmpfs stands for a folder the server cannot write.
+    const mountPoint = join(work, 'ro-mount');
+    await mkdir(mountPoint);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', mountPoint], { stdio: 'pipe' });
+    } catch (err) {
+      ctx.skip(`cannot mount a tmpfs (needs root): ${(err as Error).message.split('\n')[0]}`);
+      return;
+    }
+    try {
+      const r = await run(['start', '--data-dir', mountPoint, '--c2s-port', '0', '--http-port', '0']);
+      assertUserError(r, /cannot open the database in .*ro-mount.*LOCK: Read-only file system/);
+      assert.doesNotMatch(r.stderr, /in use/);
+    } finally {
+      execFileSync('umount', ['-l', mountPoint], { stdio: 'pipe' });
+    }
+  });
+
+  it('reports a LOCK path that is not a file as it is', async () => {
+    const dataDir = join(work, 'lock-is-dir');
+    await mkdir(join(dataDir, 'LOCK'), { recursive: true });
+    const r = await run(['adduser', 'l@localhost', '--password', 'x', '--data-dir', dataDir]);
+    assertUserError(r, /LOCK: Is a directory/);
+    assert.doesNotMatch(r.stderr, /in use/);
   });
 });
 

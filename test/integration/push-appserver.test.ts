@@ -2,9 +2,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { sleep, startWithUsers, xml, type TestClient, type TestServer } from '../helpers/server.ts';
-import { httpNotifications, PUBLISH_OPTIONS, PUBSUB, PUSH, waitHttpNotifications, type HttpNotification } from '../helpers/push.ts';
-import { condition, DATA, field } from '../helpers/stanza.ts';
+import { sleep, startWithUsers, type TestClient, type TestServer } from '../helpers/server.ts';
+import { httpNotifications, publishIq, waitHttpNotifications, type HttpNotification } from '../helpers/push.ts';
+import { condition } from '../helpers/stanza.ts';
 
 /** A webhook receiver that fails the first `failures` requests with 503. */
 function webhookReceiver(failures: number) {
@@ -49,16 +49,7 @@ after(async () => {
   await hook.close();
 });
 
-function publish(node: string | undefined, opts: { secret?: string; count?: number; body?: string; notification?: boolean } = {}) {
-  const summary = xml('x', { xmlns: DATA, type: 'submit' }, field('FORM_TYPE', 'urn:xmpp:push:summary'), field('message-count', String(opts.count ?? 1)));
-  if (opts.body) summary.append(field('last-message-body', opts.body));
-  const item = xml('item', {}, ...(opts.notification === false ? [] : [xml('notification', { xmlns: PUSH }, summary)]));
-  const pubsub = xml('pubsub', { xmlns: PUBSUB }, xml('publish', node ? { node } : {}, item));
-  if (opts.secret !== undefined) {
-    pubsub.append(xml('publish-options', {}, xml('x', { xmlns: DATA, type: 'submit' }, field('FORM_TYPE', PUBLISH_OPTIONS), field('secret', opts.secret))));
-  }
-  return xml('iq', { type: 'set', to: 'push.localhost' }, pubsub);
-}
+const publish = publishIq;
 
 let alice: TestClient;
 test('publishes: the secret of the first publish protects the node', async () => {

@@ -1,60 +1,31 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, open, rm, rmdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestServer, sleep, type TestServer } from '../helpers/server.ts';
 import { errorConditionOf, NS, RawTcp } from '../helpers/raw.ts';
 import { errorOf } from '../helpers/stanza.ts';
+import { fillDisk, mountSmallDisk, type SmallDisk } from '../helpers/disk.ts';
 
 const registerIq = (id: string, username: string) =>
   `<iq type='set' id='${id}'><query xmlns='${NS.REGISTER}'><username>${username}</username><password>pw-${username}</password></query></iq>`;
 
-/** Fills the file system holding `dir` until ENOSPC; returns the filler's path. */
-async function fillDisk(dir: string): Promise<string> {
-  const path = join(dir, 'filler');
-  const f = await open(path, 'w');
-  try {
-    for (const size of [1 << 20, 1 << 12, 1]) {
-      const chunk = Buffer.alloc(size, 7);
-      for (let i = 0; i < 100_000; i++) {
-        try {
-          await f.write(chunk);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
-          throw err;
-        }
-      }
-    }
-    return path;
-  } finally {
-    await f.close().catch(() => {});
-  }
-}
-
 // Issue 12 item 7: once a LevelDB write has failed, acknowledging further writes loses them.
 describe('storage on a full disk (20 MB tmpfs)', () => {
+  let disk: SmallDisk | undefined;
   let mountPoint = '';
-  let mounted = false;
   let t: TestServer | undefined;
   let skip = '';
 
   before(async () => {
-    mountPoint = await mkdtemp(join(tmpdir(), 'mucpush-tmpfs-'));
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=20m', 'tmpfs', mountPoint], { stdio: 'pipe' });
-      mounted = true;
-    } catch (err) {
-      skip = `cannot mount a tmpfs (needs root): ${(err as Error).message.split('\n')[0]}`;
-      return;
-    }
-    t = await startTestServer({ registration: { enabled: true }, dataDir: join(mountPoint, 'data') });
+    disk = await mountSmallDisk();
+    mountPoint = disk.path;
+    skip = disk.skip;
+    if (!skip) t = await startTestServer({ registration: { enabled: true }, dataDir: join(mountPoint, 'data') });
   });
   after(async () => {
     await t?.server.stop().catch(() => {});
-    if (mounted) execFileSync('umount', ['-l', mountPoint], { stdio: 'pipe' });
-    await rmdir(mountPoint).catch(() => {});
+    await disk?.unmount();
   });
 
   test('writes are refused with wait/resource-constraint after a failure, accepted again once space returns, and nothing acknowledged is lost', async (ctx) => {

@@ -30,6 +30,7 @@ class RemotePlainConnection implements Connection {
     this.out.push(s);
   }
   restartStream() {}
+  allowBacklog() {}
   async startTls() {}
   closeStream() {
     this.closed = true;

@@ -41,9 +41,12 @@ describe('defaultConfig', () => {
       rateBurstBytes: 262144,
       authTimeoutSeconds: 60,
       authFailuresPerMinute: 10,
+      exemptAddresses: ['127.0.0.0/8', '::1'],
+      maxPendingOutputBytes: 4194304,
+      sendTimeoutSeconds: 180,
     });
-    assert.deepEqual(c.registration, { enabled: true });
-    assert.deepEqual(c.streamManagement, { resumeTimeoutSeconds: 300, maxQueue: 1000 });
+    assert.deepEqual(c.registration, { enabled: true, perAddressPerMinute: 3 });
+    assert.deepEqual(c.streamManagement, { resumeTimeoutSeconds: 300, maxQueue: 1000, maxQueueBytes: 16777216 });
     assert.deepEqual(c.ping, { idleSeconds: 300, timeoutSeconds: 60 });
     assert.deepEqual(c.muc, {
       domain: 'conference.localhost',
@@ -52,6 +55,7 @@ describe('defaultConfig', () => {
       historyLength: 20,
       maxHistoryLength: 100,
       maxUsers: 0,
+      roomCreationPerAddressPerMinute: 10,
     });
     assert.deepEqual(c.push, {
       mucPolicy: 'mentions',
@@ -62,7 +66,7 @@ describe('defaultConfig', () => {
       importantBody: 'New Message!',
       timeoutSeconds: 30,
     });
-    assert.deepEqual(c.appServer, { domain: 'push.localhost', keepPerNode: 100, webhook: null, nodeWebhooks: {} });
+    assert.deepEqual(c.appServer, { domain: 'push.localhost', keepPerNode: 100, webhook: null, nodeWebhooks: {}, httpToken: null });
     assert.deepEqual(c.log, { level: 'info' });
   });
 
@@ -188,6 +192,10 @@ describe('validateConfig errors', () => {
     assertOneError({ muc: { maxUsers: -1 } }, 'muc.maxUsers');
     assertOneError({ push: { maxDevices: 0 } }, 'push.maxDevices');
     assertOneError({ appServer: { keepPerNode: 1.5 } }, 'appServer.keepPerNode');
+    assertOneError({ registration: { perAddressPerMinute: -1 } }, 'registration.perAddressPerMinute', /must be an integer >= 0 \(got -1\)/);
+    assertOneError({ registration: { perAddressPerMinute: '3' } }, 'registration.perAddressPerMinute', /got "3"/);
+    assertOneError({ muc: { roomCreationPerAddressPerMinute: 0.5 } }, 'muc.roomCreationPerAddressPerMinute', /integer >= 0/);
+    assertOneError({ limits: { exemptAddresses: ['localhost'] } }, 'limits.exemptAddresses[0]', /IP address or CIDR range/);
   });
 
   it('checks booleans, enums and strings', () => {
@@ -214,6 +222,9 @@ describe('validateConfig errors', () => {
     assertOneError({ appServer: { webhook: 'ftp://x.example/' } }, 'appServer.webhook', /http/);
     assertOneError({ appServer: { nodeWebhooks: { n: 'nope' } } }, 'appServer.nodeWebhooks.n', /http/);
     assertOneError({ appServer: { nodeWebhooks: [] } }, 'appServer.nodeWebhooks');
+    assertOneError({ appServer: { httpToken: 'too-short' } }, 'appServer.httpToken', /16 or more/);
+    assertOneError({ appServer: { httpToken: 'has a space in it, sadly' } }, 'appServer.httpToken');
+    assert.equal(validateConfig({ appServer: { httpToken: 'a-long-enough-token' } }).appServer.httpToken, 'a-long-enough-token');
   });
 
   it('checks the service domains', () => {

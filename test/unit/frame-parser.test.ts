@@ -69,3 +69,12 @@ test('size and depth limits', () => {
   assert.equal(conditionOf(`<a b='${'x'.repeat(1024 * 1024)}`), 'policy-violation');
   assert.ok(performance.now() - t0 < 100);
 });
+
+// Issue 12 item 5: a frame has no stream header, so every prefix must be bound inside it.
+test('namespace prefixes must be bound inside the frame', () => {
+  assert.equal(conditionOf(`<message xmlns='jabber:client'><evil:thing/></message>`), 'bad-namespace-prefix');
+  assert.equal(conditionOf(`<message xmlns='jabber:client' evil:a='1'/>`), 'bad-namespace-prefix');
+  assert.equal(conditionOf(`<stream:features/>`), 'bad-namespace-prefix');
+  const el = parseFrame(`<message xmlns='jabber:client' xml:lang='en'><e:x xmlns:e='urn:e' e:a='1'/></message>`, LIMITS);
+  assert.equal(el.toString(), '<message xmlns="jabber:client" xml:lang="en"><e:x xmlns:e="urn:e" e:a="1"/></message>');
+});

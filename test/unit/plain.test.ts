@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { deriveCredentials, type StoredCredentials } from '../../src/stream/sasl/credentials.ts';
 import type { CredentialLookup, SaslStep } from '../../src/stream/sasl/mechanism.ts';
 import { PlainMechanism } from '../../src/stream/sasl/plain.ts';
-import { AuthThrottle } from '../../src/stream/sasl/throttle.ts';
 
 const creds: StoredCredentials = await deriveCredentials('pencil', 1024);
 const looked: string[] = [];
@@ -63,40 +62,4 @@ test('PLAIN: empty initial response, then credentials; no step after completion'
 test('PLAIN: lookup errors are temporary failures', async () => {
   const m = new PlainMechanism(async () => Promise.reject(new Error('db down')));
   assert.equal(condition(await m.step(Buffer.from('\0user\0pencil'))), 'temporary-auth-failure');
-});
-
-test('AuthThrottle: blocks after max failures within a minute, per IP', () => {
-  let now = 1_000_000;
-  const t = new AuthThrottle(3, () => now);
-  for (let i = 0; i < 3; i++) {
-    assert.equal(t.allowed('1.1.1.1'), true);
-    t.failed('1.1.1.1');
-  }
-  assert.equal(t.allowed('1.1.1.1'), false);
-  assert.equal(t.allowed('2.2.2.2'), true);
-  now += 59_999;
-  assert.equal(t.allowed('1.1.1.1'), false);
-  now += 1;
-  assert.equal(t.allowed('1.1.1.1'), true);
-});
-
-test('AuthThrottle: success resets, old entries are purged, 0 disables', () => {
-  let now = 0;
-  const t = new AuthThrottle(2, () => now);
-  t.failed('a');
-  t.failed('a');
-  assert.equal(t.allowed('a'), false);
-  t.succeeded('a');
-  assert.equal(t.allowed('a'), true);
-
-  for (let i = 0; i < 1000; i++) t.failed(`10.0.${i >> 8}.${i & 255}`);
-  assert.equal(t.size, 1000);
-  now += 60_000;
-  t.failed('b');
-  assert.equal(t.size, 1);
-
-  const off = new AuthThrottle(0, () => now);
-  for (let i = 0; i < 10; i++) off.failed('c');
-  assert.equal(off.allowed('c'), true);
-  assert.equal(off.size, 0);
 });

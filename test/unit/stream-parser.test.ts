@@ -47,7 +47,7 @@ test('parses a stream into header, detached stanzas and end', () => {
     `stanza <message to="room@muc.example.com" type="groupchat" id="a&amp;b"><body>héllo 😀 日本 &lt;tag&gt; 😀é</body></message>`,
     `stanza <iq type="get" id="1"><query xmlns="http://jabber.org/protocol/disco#info"/></iq>`,
     `stanza <presence><x xmlns="http://jabber.org/protocol/muc">a&lt;b]]&gt;c</x></presence>`,
-    `stanza <stream:error><conflict xmlns="urn:ietf:params:xml:ns:xmpp-streams"/></stream:error>`,
+    `stanza <stream:error xmlns:stream="http://etherx.jabber.org/streams"><conflict xmlns="urn:ietf:params:xml:ns:xmpp-streams"/></stream:error>`,
     'end',
   ]);
 });
@@ -243,4 +243,32 @@ test('chars helpers', () => {
   assert.ok(!isXmlChars('a\u0000'));
   assert.ok(!isXmlChars('\uDC00a'));
   assert.ok(isXmlName('stream:stream') && isXmlName('é-1.x') && !isXmlName('1a') && !isXmlName(''));
+});
+
+// Issue 12 item 5: a prefix nobody binds is never handed on.
+test('namespace prefixes: unbound ones are bad-namespace-prefix, header-bound ones are declared again where used', () => {
+  const unbound = [
+    `<message><evil:thing/></message>`,
+    `<evil:message/>`,
+    `<message><x xmlns:evil='urn:e'/><evil:thing/></message>`, // a sibling's binding is out of scope
+    `<message evil:a='1'/>`,
+    `<message><body evil:lang='x'>hi</body></message>`,
+    `<message><x xmlns:p=''/></message>`,
+    `<message xmlns:xml='urn:not-xml'/>`,
+    `<message xmlns:xmlns='urn:x'/>`,
+    `<message xmlns:p='http://www.w3.org/2000/xmlns/'/>`,
+    `<xmlns:message/>`,
+  ];
+  for (const c of unbound) assert.equal(errorOf(HEADER + c), 'bad-namespace-prefix', c);
+  assert.equal(errorOf(`<stream:stream xmlns='jabber:client' to='example.com' version='1.0'>`), 'bad-namespace-prefix');
+
+  const ok = run([
+    `${HEADER.slice(0, -1)} xmlns:h='urn:header'>`,
+    `<message xml:lang='en'><p:x xmlns:p='urn:p' p:a='1'><p:y/></p:x><h:z><h:n/></h:z><q:w xmlns:q='urn:q'/></message>`,
+    `<message><h:z xmlns:h='urn:own'/></message>`,
+  ]).events;
+  assert.deepEqual(ok.slice(1), [
+    `stanza <message xml:lang="en"><p:x xmlns:p="urn:p" p:a="1"><p:y/></p:x><h:z xmlns:h="urn:header"><h:n/></h:z><q:w xmlns:q="urn:q"/></message>`,
+    `stanza <message><h:z xmlns:h="urn:own"/></message>`,
+  ]);
 });

@@ -16,8 +16,9 @@ import { idle } from './scenarios/idle.ts';
 import { joins } from './scenarios/joins.ts';
 import { push, Skip } from './scenarios/push.ts';
 import { rooms } from './scenarios/rooms.ts';
+import { delivery } from './scenarios/delivery.ts';
 
-const SCENARIOS: Scenario[] = [fanout, rooms, joins, idle, push];
+const SCENARIOS: Scenario[] = [fanout, rooms, delivery, joins, idle, push];
 
 const USAGE = `usage: node --import tsx bench/run.ts [scenario...] [options]
 

@@ -24,13 +24,24 @@ interface Sender {
   head: string;
   occupants: number;
   inflight: number;
+  /** Messages sent so far; the next one's number. */
+  sent: number;
+  /** Every client of the sender's room (they all must get each of its messages once). */
+  receivers: RawClient[];
+}
+
+/** Exactly-once check over a run: deliveries that never came, and those that came more than once. */
+export interface DeliveryCheck {
+  missing: number;
+  duplicated: number;
 }
 
 /**
- * A chunk handler for one connection: counts messages carrying a marker and calls `onMsg` with
- * the send time and sender id. Tolerates markers split across chunks.
+ * A chunk handler for one connection: counts messages carrying a marker `T[time|sender|seq]`
+ * and calls `onMsg` with the send time, the sender id and the sender's message number.
+ * Tolerates markers split across chunks.
  */
-export function markerCounter(onMsg: (sentAt: number, sender: number, at: number) => void): (chunk: string) => void {
+export function markerCounter(onMsg: (sentAt: number, sender: number, at: number, seq: number) => void): (chunk: string) => void {
   let carry = '';
   return (chunk: string) => {
     const s = carry ? carry + chunk : chunk;
@@ -47,12 +58,13 @@ export function markerCounter(onMsg: (sentAt: number, sender: number, at: number
       }
       const t = s.indexOf('T[', m);
       const bar = t < 0 ? -1 : s.indexOf('|', t);
-      const end = bar < 0 ? -1 : s.indexOf(']', bar);
+      const bar2 = bar < 0 ? -1 : s.indexOf('|', bar + 1);
+      const end = bar2 < 0 ? -1 : s.indexOf(']', bar2);
       if (end < 0) {
         carry = s.slice(m);
         return;
       }
-      onMsg(+s.slice(t + 2, bar), +s.slice(bar + 1, end), at);
+      onMsg(+s.slice(t + 2, bar), +s.slice(bar + 1, bar2), at, +s.slice(bar2 + 1, end));
       pos = end + 1;
     }
   };
@@ -87,10 +99,13 @@ export class Load {
   private expectedTotal = 0;
   private receivedTotal = 0;
   private inflightLimit = 0;
+  /** With exact tracking: per receiver, how often each `sender:seq` arrived. */
+  private readonly seen = new Map<RawClient, Map<number, Uint16Array>>();
 
   constructor(
     groups: Group[],
     private readonly serverPid: number | null,
+    private readonly opts: { exactlyOnce?: boolean } = {},
   ) {
     let id = 0;
     for (const g of groups) {
@@ -103,15 +118,20 @@ export class Load {
           head: `<message to='${escapeXml(g.room)}' type='groupchat'><body>bench T[`,
           occupants: g.clients.length,
           inflight: 0,
+          sent: 0,
+          receivers: g.clients,
         };
         this.senders.push(s);
         mine.set(client, s);
       }
       for (const c of g.clients) {
         const own = mine.get(c);
+        const seen = new Map<number, Uint16Array>();
+        if (opts.exactlyOnce) this.seen.set(c, seen);
         c.hot(
-          markerCounter((sentAt, sender, at) => {
+          markerCounter((sentAt, sender, at, seq) => {
             this.receivedTotal++;
+            if (opts.exactlyOnce) count(seen, sender, seq);
             if (this.measuring) {
               this.windowDeliveries++;
               this.rec.add(at - sentAt);
@@ -128,7 +148,7 @@ export class Load {
     this.sentTotal++;
     this.expectedTotal += s.occupants;
     if (this.measuring) this.windowSent++;
-    s.client.send(`${s.head}${now().toFixed(3)}|${s.id}] ${PAD}</body></message>`);
+    s.client.send(`${s.head}${now().toFixed(3)}|${s.id}|${s.sent++}] ${PAD}</body></message>`);
   }
 
   private echo(s: Sender): void {
@@ -217,9 +237,37 @@ export class Load {
     return this.expectedTotal - this.receivedTotal;
   }
 
+  /** Exactly-once over everything sent (needs `exactlyOnce`; call after `drain`). */
+  deliveryCheck(): DeliveryCheck {
+    let missing = 0;
+    let duplicated = 0;
+    for (const s of this.senders) {
+      for (const r of s.receivers) {
+        const counts = this.seen.get(r)?.get(s.id);
+        for (let seq = 0; seq < s.sent; seq++) {
+          const n = counts && seq < counts.length ? counts[seq]! : 0;
+          if (n === 0) missing++;
+          else duplicated += n - 1;
+        }
+      }
+    }
+    return { missing, duplicated };
+  }
+
   get totals(): { sent: number; expected: number; received: number } {
     return { sent: this.sentTotal, expected: this.expectedTotal, received: this.receivedTotal };
   }
+}
+
+/** Counts one arrival of `sender`'s message `seq` (arrays grow as numbers come). */
+function count(seen: Map<number, Uint16Array>, sender: number, seq: number): void {
+  let a = seen.get(sender);
+  if (!a || seq >= a.length) {
+    const grown = new Uint16Array(Math.max(64, (seq + 1) * 2));
+    if (a) grown.set(a);
+    seen.set(sender, (a = grown));
+  }
+  a[seq]!++;
 }
 
 export const PASSWORD = 'bench-password';

@@ -329,7 +329,7 @@ export class Room {
     for (const c of stanza.children) {
       if (typeof c === 'string') continue;
       // Ids claimed by=this room, and occupant ids, come only from the room (XEP-0359, XEP-0421).
-      if (c.name === 'stanza-id' && c.attrs.xmlns === NS.SID && c.attrs.by === this.jid.bare) continue;
+      if (c.name === 'stanza-id' && c.attrs.xmlns === NS.SID && parseJid(c.attrs.by as string | undefined)?.full === this.jid.bare) continue;
       if (c.name === 'occupant-id' && c.attrs.xmlns === NS.OCCUPANT_ID) continue;
       out.cnode(c);
     }

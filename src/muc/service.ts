@@ -183,7 +183,8 @@ export class MucService {
         err = new StanzaError('internal-server-error');
       }
       if (stanza.attrs.type === 'error') return;
-      const reply = errorReply(stanza, err as StanzaError);
+      // The room (or the service) generated the error, whichever JID the stanza went to.
+      const reply = errorReply(stanza, err as StanzaError, undefined, to.local ? to.bare : to.domain);
       if (stanza.name === 'presence') reply.children.unshift(xml('x', { xmlns: NS.MUC }));
       this.ctx.router.route(reply);
       // A failed join that created the room leaves nothing behind.

@@ -40,7 +40,8 @@ describe('a room message whose archive write fails (20 MB tmpfs)', () => {
     if (!disk.skip) t = await startWithUsers(['alice', 'bob'], { dataDir: joinPath(disk.path, 'data') });
   });
   after(async () => {
-    await t?.server.stop().catch(() => {});
+    // Stops the clients too (a logged-in @xmpp/client would keep reconnecting).
+    await t?.stop().catch(() => {});
     await disk?.unmount();
   });
 

@@ -9,12 +9,13 @@ import type { MucService } from './service.ts';
 import { Occupant } from './occupant.ts';
 import { OutputGate } from './output-gate.ts';
 import type { RoomView } from './room-view.ts';
+import { enforceNick, NickMap, nickKey } from './nick.ts';
 import { mucUserX, occupantIdEl, Prepared, presencePayload } from './stanzas.ts';
 import { AFFILIATION_RANK, ROLE_RANK, type Affiliation, type Role, type RoomRecord } from './types.ts';
 
 const ulid = monotonicUlid();
 
-/** Registered nicks by nick: the first holder in record order, and how many hold each. */
+/** Registered nicks by comparison form (nickKey): the first holder in record order, and how many hold each. */
 interface NickIndex {
   nicks: Record<string, string>;
   owners: Map<string, string>;
@@ -36,7 +37,8 @@ export interface Removal {
  * Features (src/muc/*.ts) hook into its events; the core knows none of them.
  */
 export class Room implements RoomView {
-  readonly occupants = new Map<string, Occupant>();
+  /** Occupants by nick, compared as RFC 8266 says (see nick.ts). */
+  readonly occupants = new NickMap<Occupant>();
   /** Occupant by real full JID. */
   readonly bySession = new Map<string, Occupant>();
   /** `record.nicks` inverted (built on first use; see `nickOwner`, `setRegisteredNick`). */
@@ -154,7 +156,7 @@ export class Room implements RoomView {
 
   // ------------------------------------------------------------------ presence
 
-  async handlePresence(stanza: Element, from: Jid, nick: string): Promise<void> {
+  async handlePresence(stanza: Element, from: Jid, requested: string): Promise<void> {
     const type = stanza.attrs.type as string | undefined;
     const current = this.bySession.get(from.full);
     if (type === 'error') {
@@ -166,13 +168,16 @@ export class Room implements RoomView {
       return;
     }
     if (type !== undefined) return; // subscriptions and probes to a room are ignored
-    if (!nick) throw new StanzaError('jid-malformed', 'a nickname is required');
+    if (!requested) throw new StanzaError('jid-malformed', 'a nickname is required');
+    const nick = enforceNick(requested);
+    if (nick === undefined) throw new StanzaError('jid-malformed', 'that nickname is not allowed (PRECIS Nickname profile, RFC 8266)');
     if (current && current.nick !== nick) return this.changeNick(current, from, nick, stanza);
     if (current) return this.updatePresence(current, from, stanza);
-    return this.join(stanza, from, nick);
+    return this.join(stanza, from, nick, nick !== requested);
   }
 
-  private async join(stanza: Element, from: Jid, nick: string): Promise<void> {
+  /** `rewritten`: enforcing the Nickname profile changed the requested nick (XEP-0045 status 210: the service modified the nick). */
+  private async join(stanza: Element, from: Jid, nick: string, rewritten: boolean): Promise<void> {
     const aff = this.affiliation(from.bare);
     if (this.locked && aff !== 'owner') throw new StanzaError('item-not-found', 'this room is locked until its owner configures it');
     const existing = this.occupants.get(nick);
@@ -199,12 +204,15 @@ export class Room implements RoomView {
     if (!this.anonymous) selfCodes.push(100);
     if (this.config.archiving) selfCodes.push(170);
     if (isNew) selfCodes.push(201);
+    if (rewritten) selfCodes.push(210);
     this.broadcastPresence(occupant, { selfCodes, onlyTo: existing ? [from.full] : undefined });
     await this.service.hooks.fire('room:joined', { room: this, occupant, jid: from, stanza });
   }
 
   private changeNick(occupant: Occupant, from: Jid, nick: string, stanza: Element): void {
-    if (this.occupants.has(nick)) throw new StanzaError('conflict', 'that nickname is in use');
+    // Its own nick in another case is not a conflict.
+    const holder = this.occupants.get(nick);
+    if (holder && holder !== occupant) throw new StanzaError('conflict', 'that nickname is in use');
     const owner = this.nickOwner(nick);
     if (owner && owner !== from.bare) throw new StanzaError('conflict', 'that nickname is registered by another user');
     if (occupant.sessions.size > 1) throw new StanzaError('not-acceptable', 'leave from your other resources before changing nickname');
@@ -516,10 +524,12 @@ export class Room implements RoomView {
   nickOwner(nick: string): string | undefined {
     let index = this.nickIndex;
     if (!index || index.nicks !== this.record.nicks) index = this.indexNicks();
-    const bare = index.owners.get(nick);
-    if (bare === undefined || this.record.nicks[bare] === nick) return bare;
+    const key = nickKey(nick);
+    const bare = index.owners.get(key);
+    const held = bare === undefined ? undefined : this.record.nicks[bare];
+    if (bare === undefined || (held !== undefined && nickKey(held) === key)) return bare;
     // record.nicks was changed without setRegisteredNick: index it again.
-    return this.indexNicks().owners.get(nick);
+    return this.indexNicks().owners.get(key);
   }
 
   /** Registers (or, with undefined, drops) the reserved nick of `bare`; callers save the record. */
@@ -531,21 +541,25 @@ export class Room implements RoomView {
     else nicks[bare] = nick;
     const index = this.nickIndex;
     if (!index || index.nicks !== nicks) return;
-    if (before !== undefined) {
-      const holders = (index.holders.get(before) ?? 1) - 1;
+    // The index counts comparison forms: a change of case alone leaves it as it is.
+    const beforeKey = before === undefined ? undefined : nickKey(before);
+    const key = nick === undefined ? undefined : nickKey(nick);
+    if (beforeKey === key) return;
+    if (beforeKey !== undefined) {
+      const holders = (index.holders.get(beforeKey) ?? 1) - 1;
       if (holders === 0) {
-        index.holders.delete(before);
-        index.owners.delete(before);
+        index.holders.delete(beforeKey);
+        index.owners.delete(beforeKey);
       } else {
-        index.holders.set(before, holders);
+        index.holders.set(beforeKey, holders);
         // Another bare JID holds it too: which one comes first is in the record's order.
-        if (index.owners.get(before) === bare) this.nickIndex = null;
+        if (index.owners.get(beforeKey) === bare) this.nickIndex = null;
       }
     }
-    if (nick !== undefined && this.nickIndex) {
-      const holders = index.holders.get(nick) ?? 0;
-      index.holders.set(nick, holders + 1);
-      if (holders === 0) index.owners.set(nick, bare);
+    if (key !== undefined && this.nickIndex) {
+      const holders = index.holders.get(key) ?? 0;
+      index.holders.set(key, holders + 1);
+      if (holders === 0) index.owners.set(key, bare);
       // A new key goes last, behind the present holder; an existing key keeps its place.
       else if (before !== undefined) this.nickIndex = null;
     }
@@ -555,8 +569,9 @@ export class Room implements RoomView {
     const owners = new Map<string, string>();
     const holders = new Map<string, number>();
     for (const [bare, n] of Object.entries(this.record.nicks)) {
-      if (!owners.has(n)) owners.set(n, bare);
-      holders.set(n, (holders.get(n) ?? 0) + 1);
+      const key = nickKey(n);
+      if (!owners.has(key)) owners.set(key, bare);
+      holders.set(key, (holders.get(key) ?? 0) + 1);
     }
     this.nickIndex = { nicks: this.record.nicks, owners, holders };
     return this.nickIndex;

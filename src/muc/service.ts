@@ -74,8 +74,9 @@ export class MucService {
       return live;
     }
     const record = await this.store.get(bare);
+    // A record stored under older, looser JID rules is never addressed by its stored name.
     const jid = record && parseJid(record.jid);
-    if (!record || !jid) return undefined;
+    if (!record || !jid || jid.bare !== record.jid) return undefined;
     const room = new Room(jid, record, this);
     this.rooms.set(bare, room);
     await this.hooks.fire('room:created', { room });
@@ -98,7 +99,9 @@ export class MucService {
   /** Every room the service lists (disco#items): the live ones and those in storage, each once. */
   async listedRooms(): Promise<Array<{ jid: string; name: string; public: boolean; locked: boolean }>> {
     const out = new Map<string, { jid: string; name: string; public: boolean; locked: boolean }>();
-    for (const r of await this.store.all()) out.set(r.jid, { jid: r.jid, name: r.config.name, public: r.config.public, locked: r.locked });
+    for (const r of await this.store.all()) {
+      if (parseJid(r.jid)?.bare === r.jid) out.set(r.jid, { jid: r.jid, name: r.config.name, public: r.config.public, locked: r.locked });
+    }
     for (const room of this.rooms.values()) out.set(room.jid.bare, { jid: room.jid.bare, name: room.config.name, public: room.config.public, locked: room.locked });
     return [...out.values()];
   }

@@ -64,3 +64,11 @@ test("every stanza sent over WebSocket declares xmlns='jabber:client'", async ()
   assert.deepEqual(ws.badFrames, []);
   ws.close();
 });
+
+// Issue 10 item 15: clients show an option's label (profanity printed "[anyone] (null)").
+test('every option of the room configuration form has a label', async () => {
+  const form = await alice.iq(xml('iq', { type: 'get', to: ROOM }, xml('query', { xmlns: 'http://jabber.org/protocol/muc#owner' })));
+  const options = form.getChild('query')!.getChild('x', 'jabber:x:data')!.getChildren('field').flatMap((f) => f.getChildren('option').map((o) => ({ field: f.attrs.var as string, label: o.attrs.label as string | undefined })));
+  assert.ok(options.length >= 10, `${options.length} options`);
+  for (const o of options) assert.ok(o.label && o.label.trim(), `an option of ${o.field} has no label`);
+});

@@ -280,12 +280,14 @@ export class Room implements RoomView {
     },
   ): void {
     const cache = new Map<string, Prepared>();
+    // The real JID others may be shown: a session still here, else the one that just left.
+    const realJid = subject.sessions.keys().next().value ?? opts.extraSelf?.[0];
     const variant = (withJid: boolean, self: boolean, sessionJid?: string) => {
       const key = `${withJid}|${self}|${sessionJid ?? ''}`;
       let p = cache.get(key);
       if (!p) {
         const codes = [...(opts.codes ?? []), ...(self ? (opts.selfCodes ?? []) : [])];
-        p = new Prepared(this.presenceOf(subject, { withJid: withJid ? (sessionJid ?? [...subject.sessions.keys()][0]) : undefined, codes, unavailable: opts.unavailable, newNick: opts.newNick, removal: opts.removal }));
+        p = new Prepared(this.presenceOf(subject, { withJid: withJid ? (sessionJid ?? realJid) : undefined, codes, unavailable: opts.unavailable, newNick: opts.newNick, removal: opts.removal }));
         cache.set(key, p);
       }
       return p;

@@ -72,3 +72,22 @@ test('every option of the room configuration form has a label', async () => {
   assert.ok(options.length >= 10, `${options.length} options`);
   for (const o of options) assert.ok(o.label && o.label.trim(), `an option of ${o.field} has no label`);
 });
+
+// Issue 10 item 2: a leave shows the real JID to those who may see it (here: moderators).
+test('the unavailable presence of a leaving occupant carries its real JID to moderators only, in a semi-anonymous room', async () => {
+  const room = `leave-jid@${MUC_DOMAIN}`;
+  const carol = await t.login('carol', { resource: 'leave' });
+  const dave = await t.login('bob', { resource: 'leaver' });
+  await joinInstant(alice, `${room}/Alice`);
+  await join(carol, `${room}/Carol`);
+  await join(dave, `${room}/Leaver`);
+  const isGone = (el: ReturnType<typeof xml>) => el.is('presence') && el.attrs.from === `${room}/Leaver` && el.attrs.type === 'unavailable';
+  const toAlice = alice.next(isGone);
+  const toCarol = carol.next(isGone);
+  await dave.send(xml('presence', { to: `${room}/Leaver`, type: 'unavailable' }));
+  const item = (el: ReturnType<typeof xml>) => el.getChild('x', 'http://jabber.org/protocol/muc#user')!.getChild('item')!;
+  assert.equal(item(await toAlice).attrs.jid, dave.jid, 'the moderator sees who left');
+  assert.equal(item(await toCarol).attrs.jid, undefined, 'a participant does not');
+  await carol.stop();
+  await dave.stop();
+});

@@ -458,8 +458,10 @@ export class Room implements RoomView {
       return;
     }
     const aff = this.affiliation(bare);
+    let present = false;
     for (const occupant of [...this.occupants.values()]) {
       if (occupant.bare !== bare) continue;
+      present = true;
       if (aff === 'outcast') {
         this.removeOccupant(occupant, { reason: 'ban', codes: [301], actor: actor?.nick, text: reason });
       } else if (aff === 'none' && this.config.membersOnly) {
@@ -472,6 +474,7 @@ export class Room implements RoomView {
         if (wasModerator !== (occupant.role === 'moderator')) this.resyncRealJids(occupant);
       }
     }
+    if (aff !== before) this.service.hooks.emit('room:affiliation-changed', { room: this, bare, before, after: aff, present, actor, reason });
   }
 
   /** Changes an affiliation, updating the roles of present occupants (XEP-0045 9.x, 10.x). */

@@ -91,3 +91,30 @@ test('the unavailable presence of a leaving occupant carries its real JID to mod
   await carol.stop();
   await dave.stop();
 });
+
+// Issue 10 item 1: XEP-0045 9.3-9.8 for a user who is not in the room.
+test('an affiliation change of an absent user is told to occupants (real JID to those who may see it) and to the user with status 101', async () => {
+  const room = `absent-aff@${MUC_DOMAIN}`;
+  const carol = await t.login('carol', { resource: 'aff' });
+  const outside = await t.login('bob', { resource: 'outside' });
+  // Available, so that a message to the bare JID reaches this resource.
+  await outside.send(xml('presence'));
+  await joinInstant(alice, `${room}/Alice`);
+  await join(carol, `${room}/Carol`);
+  const isNotice = (el: ReturnType<typeof xml>) => el.is('message') && el.attrs.from === room && !!el.getChild('x', 'http://jabber.org/protocol/muc#user')?.getChild('item');
+  const toAlice = alice.next(isNotice);
+  const toCarol = carol.next(isNotice);
+  const toBob = outside.next(isNotice);
+  const reply = await alice.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: 'http://jabber.org/protocol/muc#admin' }, xml('item', { jid: 'bob@localhost', affiliation: 'member' }))));
+  assert.equal(reply.attrs.type, 'result');
+  const item = (el: ReturnType<typeof xml>) => el.getChild('x', 'http://jabber.org/protocol/muc#user')!.getChild('item')!;
+  const a = await toAlice;
+  assert.deepEqual([item(a).attrs.affiliation, item(a).attrs.jid], ['member', 'bob@localhost'], 'the moderator sees whose affiliation changed');
+  const c = await toCarol;
+  assert.deepEqual([item(c).attrs.affiliation, item(c).attrs.jid], ['member', undefined], 'a participant of a semi-anonymous room sees no JID');
+  const b = await toBob;
+  const status = b.getChild('x', 'http://jabber.org/protocol/muc#user')!.getChildren('status').map((s) => s.attrs.code);
+  assert.deepEqual(status, ['101']);
+  await carol.stop();
+  await outside.stop();
+});

@@ -27,7 +27,8 @@ export function defaultRoomConfig(server: Config): RoomConfig {
   };
 }
 
-const ROLES: Role[] = ['moderator', 'participant', 'visitor'];
+/** Roles whose presence may be broadcast; `none` shows absent members (src/muc/offline-members.ts). */
+const ROLES: Role[] = ['moderator', 'participant', 'visitor', 'none'];
 
 /** The muc#roomconfig form (XEP-0045 15.5.3), filled with the room's current values. */
 export function configForm(c: RoomConfig, maxHistory: number): Element {
@@ -73,7 +74,7 @@ export function configForm(c: RoomConfig, maxHistory: number): Element {
     formField('muc#roomconfig_presencebroadcast', c.presenceBroadcast, {
       type: 'list-multi',
       label: 'Roles whose presence is broadcast',
-      options: ROLES.map((value) => ({ label: `${value[0]!.toUpperCase()}${value.slice(1)}s`, value })),
+      options: ROLES.map((value) => ({ label: value === 'none' ? 'Members who are not in the room' : `${value[0]!.toUpperCase()}${value.slice(1)}s`, value })),
     }),
   );
   x.cnode(formField('muc#roomconfig_allowregister', c.allowRegister, { type: 'boolean', label: 'Visitors may register a nickname and become members' }));

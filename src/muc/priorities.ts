@@ -5,8 +5,8 @@
 export const PRIORITY = {
   /** room:pre-join: the membership check first, then the room's capacity, then the password. */
   preJoin: { membersOnly: 30, maxUsers: 20, password: 10 },
-  /** room:joined: after the presences, the history (XEP-0045 7.2.15), then the subject (7.2.16). */
-  joined: { history: 20, subject: 10 },
+  /** room:joined: after the presences, absent members' presence, the history (XEP-0045 7.2.15), then the subject (7.2.16). */
+  joined: { offlineMembers: 30, history: 20, subject: 10 },
   /** room:pre-message: a visitor's message is refused before a subject change is considered. */
   preMessage: { voice: 100, subject: 50 },
   /** room:delivery-failed: ghost detection runs before anything else learns of the bounce. */

@@ -151,3 +151,26 @@ test('nick registration: an owner’s admin-list registration shows in x-roomuse
   assert.ok(!members.toString().includes('carol@localhost'), 'no longer a member');
   await carol.stop();
 });
+
+// Issue 10 item 6: `none` in presencebroadcast shows members who are not in the room.
+test("presencebroadcast 'none': a newcomer sees absent registered members as unavailable (role none), occupants see a new member appear", async () => {
+  const room = `offline-members@${MUC_DOMAIN}`;
+  const ROOMCONFIG = 'http://jabber.org/protocol/muc#roomconfig';
+  const MUC_USER = 'http://jabber.org/protocol/muc#user';
+  await joinInstant(alice, `${room}/Alice`);
+  const form = xml('x', { xmlns: 'jabber:x:data', type: 'submit' }, xml('field', { var: 'FORM_TYPE' }, xml('value', {}, ROOMCONFIG)));
+  form.cnode(xml('field', { var: 'muc#roomconfig_presencebroadcast' }, ...['moderator', 'participant', 'visitor', 'none'].map((r) => xml('value', {}, r))));
+  assert.equal((await alice.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: 'http://jabber.org/protocol/muc#owner' }, form)))).attrs.type, 'result');
+  // Alice (present) sees Dave's membership with his registered nick.
+  const appears = alice.next((el) => el.is('presence') && el.attrs.from === `${room}/Davy` && el.attrs.type === 'unavailable');
+  await alice.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: 'http://jabber.org/protocol/muc#admin' }, xml('item', { jid: 'dave@localhost', affiliation: 'member', nick: 'Davy' }))));
+  const item = (await appears).getChild('x', MUC_USER)!.getChild('item')!;
+  assert.deepEqual([item.attrs.affiliation, item.attrs.role, item.attrs.jid], ['member', 'none', 'dave@localhost']);
+  // A newcomer (not a moderator) gets Davy's absent presence on joining, without the JID.
+  const carol = await t.login('carol', { resource: 'om' });
+  const absent = carol.next((el) => el.is('presence') && el.attrs.from === `${room}/Davy` && el.attrs.type === 'unavailable');
+  await join(carol, `${room}/Carol`);
+  const seen = (await absent).getChild('x', MUC_USER)!.getChild('item')!;
+  assert.deepEqual([seen.attrs.affiliation, seen.attrs.role, seen.attrs.jid], ['member', 'none', undefined]);
+  await carol.stop();
+});

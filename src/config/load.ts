@@ -121,10 +121,10 @@ const bool: Check<boolean> = (v, path, ctx) =>
   typeof v === 'boolean' ? v : fail(ctx, path, `must be true or false (got ${describe(v)})`);
 
 function oneOf<T extends string>(...values: T[]): Check<T> {
+  const quoted = values.map((x) => JSON.stringify(x));
+  const want = quoted.length === 2 ? `${quoted[0]} or ${quoted[1]}` : `one of ${quoted.join(', ')}`;
   return (v, path, ctx) =>
-    typeof v === 'string' && (values as string[]).includes(v)
-      ? (v as T)
-      : fail(ctx, path, `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')} (got ${describe(v)})`);
+    typeof v === 'string' && (values as string[]).includes(v) ? (v as T) : fail(ctx, path, `must be ${want} (got ${describe(v)})`);
 }
 
 const anyString: Check<string> = (v, path, ctx) =>
@@ -300,10 +300,30 @@ const schema: Schema<Config> = {
     domain: serviceDomain('conference'),
     createRooms: oneOf('anyone', 'local', 'admins'),
     unlockedByDefault: bool,
-    historyLength: int(0),
     maxHistoryLength: int(0),
-    maxUsers: int(0),
     roomCreationPerAddressPerMinute: int(0),
+    defaultRoomConfig: {
+      name: anyString,
+      description: anyString,
+      language: anyString,
+      persistent: bool,
+      public: bool,
+      membersOnly: bool,
+      moderated: bool,
+      passwordProtected: bool,
+      password: anyString,
+      whois: oneOf('moderators', 'anyone'),
+      // The same bounds as the room form's fields (src/muc/config.ts).
+      maxUsers: int(0, 1_000_000),
+      historyLength: int(0),
+      changeSubject: bool,
+      allowInvites: bool,
+      allowPm: oneOf('anyone', 'participants', 'moderators', 'none'),
+      archiving: bool,
+      presenceBroadcast: arrayOf(oneOf('moderator', 'participant', 'visitor')),
+      allowRegister: bool,
+      pushPolicy: oneOf('default', 'mentions', 'all'),
+    },
   },
   push: {
     mucPolicy: oneOf('mentions', 'all'),
@@ -351,6 +371,12 @@ function unknownKey(key: string, known: string[]): string {
   return close ? `unknown key (did you mean "${close.k}"?)` : 'unknown key';
 }
 
+/** Keys of earlier versions and where they live now. */
+const MOVED: Record<string, string> = {
+  'muc.historyLength': 'muc.defaultRoomConfig.historyLength',
+  'muc.maxUsers': 'muc.defaultRoomConfig.maxUsers',
+};
+
 /** Merges `raw` onto `base` along `sch`, validating every value present in `raw`. */
 function walk(sch: Record<string, unknown>, raw: unknown, base: Record<string, unknown>, path: string, ctx: Ctx): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -361,7 +387,9 @@ function walk(sch: Record<string, unknown>, raw: unknown, base: Record<string, u
   const given = (raw ?? {}) as Record<string, unknown>;
   const known = Object.keys(sch);
   for (const key of Object.keys(given)) {
-    if (!Object.hasOwn(sch, key)) ctx.errors.push(`${path ? `${path}.` : ''}${key}: ${unknownKey(key, known)}`);
+    if (Object.hasOwn(sch, key)) continue;
+    const p = path ? `${path}.${key}` : key;
+    ctx.errors.push(`${p}: ${MOVED[p] ? `moved to ${MOVED[p]}` : unknownKey(key, known)}`);
   }
   for (const key of known) {
     const sub = sch[key];
@@ -390,8 +418,15 @@ function crossCheck(c: Config, errors: string[]): void {
         : 'tls.keyFile: must be set when tls.certFile is set (give both, or neither for a self-signed certificate)',
     );
   }
-  if (c.muc.historyLength > c.muc.maxHistoryLength) {
-    errors.push(`muc.historyLength: must not exceed muc.maxHistoryLength (${c.muc.maxHistoryLength})`);
+  const room = c.muc.defaultRoomConfig;
+  if (room.historyLength > c.muc.maxHistoryLength) {
+    errors.push(`muc.defaultRoomConfig.historyLength: must not exceed muc.maxHistoryLength (${c.muc.maxHistoryLength})`);
+  }
+  if (room.passwordProtected && room.password === '') {
+    errors.push('muc.defaultRoomConfig.password: must be set when muc.defaultRoomConfig.passwordProtected is true');
+  }
+  if (!room.passwordProtected && room.password !== '') {
+    errors.push('muc.defaultRoomConfig.passwordProtected: must be true when muc.defaultRoomConfig.password is set');
   }
   if (c.muc.domain !== null && c.muc.domain === c.domain) errors.push('muc.domain: must differ from domain');
   if (c.appServer.domain !== null) {

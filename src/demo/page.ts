@@ -24,7 +24,7 @@ export function installDemoPage(config: Config, http: HttpServer): void {
 
 function missingHtml(): string {
   return `<!doctype html><meta charset="utf-8"><title>mucpush</title>
-<h1>mucpush</h1><p>The demo page needs the <code>converse.js</code> package: run <code>npm install</code> in the mucpush folder.</p>
+<h1>mucpush</h1><p>The demo page needs the <code>converse.js</code> package, a dependency of mucpush that is not installed here: run <code>npm ci</code> in the mucpush folder.</p>
 <p>Pushes received by the built-in app server: <a href="/push/notifications">/push/notifications</a>.</p>`;
 }
 

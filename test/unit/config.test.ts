@@ -290,6 +290,14 @@ describe('validateConfig errors', () => {
     validateConfig({ c2s: { port: 0 }, http: { port: 0 } });
   });
 
+  it('reports cross-field errors with field errors, except those about a field already found invalid', () => {
+    const errors = errorsOf({ c2s: { port: 'x' }, http: { port: 5222 }, muc: { domain: 'localhost' } });
+    assert.deepEqual(errors, ['c2s.port: must be an integer from 0 to 65535 (got "x")', 'muc.domain: must differ from domain']);
+    // An invalid host leaves the port clash out too; a valid pair is checked.
+    assert.deepEqual(errorsOf({ c2s: { host: 5 }, http: { port: 5222 } }), ['c2s.host: must be an IP address or host name to listen on, such as "127.0.0.1" or "0.0.0.0" (got 5)']);
+    assert.equal(errorsOf({ domain: 'a b', http: { port: 5222 } }).length, 2);
+  });
+
   it('reports every error at once, in a ConfigError naming the source', () => {
     try {
       validateConfig({ c2s: { port: 'x', host: 1 }, foo: 1, log: { level: 'x' } }, undefined, { source: 'my.json' });

@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# mucpush runs its TypeScript sources through tsx: there is no build step, only production deps.
+# mucpush runs its TypeScript sources through tsx: there is no build step, only production deps
+# (converse.js among them: the demo page at / serves its browser build).
 
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
@@ -21,6 +22,8 @@ USER node
 # Publish c2s.directTlsPort too if you enable it.
 EXPOSE 5222 5280
 VOLUME /data
+# /health answers 200 once the server listens. With another http.port, set MUCPUSH_HEALTH_URL.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["node", "bin/healthcheck.js"]
 # Inside a container loopback is unreachable from outside: listen on every interface
 # (--host overrides c2s.host and http.host). Flags win over the config file.
 CMD ["node", "bin/mucpush.js", "start", "--data-dir", "/data", "--host", "0.0.0.0"]

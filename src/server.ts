@@ -11,7 +11,7 @@ import { SessionRegistry } from './router/sessions.ts';
 import { HttpServer, sendJson } from './transport/http.ts';
 import { listenTcp, type TcpOptions } from './transport/tcp.ts';
 import { createWebSocketEndpoint } from './transport/websocket.ts';
-import { createSecureContext, loadTlsMaterial } from './transport/tls.ts';
+import { createSecureContext, loadConfiguredTls, loadOrCreateSelfSigned } from './transport/tls.ts';
 import type { Connection } from './transport/connection.ts';
 import { C2sStream } from './stream/c2s.ts';
 import { SessionLifecycle } from './stream/lifecycle.ts';
@@ -41,6 +41,9 @@ export interface RunningServer {
 
 /** Wires storage, routing, the user host and the transports; resolves once listening. */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  // Configured certificate files are checked before the data folder is opened (and created):
+  // a bad file is a configuration error, which leaves nothing behind.
+  const configuredTls = await loadConfiguredTls(config);
   const store = await Store.open(config.dataDir, {
     onStateChange: (state, err) =>
       state === 'failed'
@@ -70,7 +73,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const push = await installPush(ctx, host, muc, appServer?.app ?? null);
   stoppers.push(() => push.stop());
 
-  const tlsMaterial = await loadTlsMaterial(config);
+  const tlsMaterial = configuredTls ?? (await loadOrCreateSelfSigned(config));
   const secureContext = createSecureContext(tlsMaterial);
   const throttle = new AddressLimit(config.limits.authFailuresPerMinute);
   const track = (conn: Connection) => void new C2sStream(conn, { ctx, host, lifecycle, throttle });

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseJid } from '../core/jid.ts';
 import { defaultAppServerDomain, defaultConfig, defaultMucDomain } from './defaults.ts';
+import { jsonErrorOffset, lineAndColumn } from './json-position.ts';
 import type { Config } from './types.ts';
 
 /** An invalid configuration: `errors` holds one message per problem, each naming its field. */
@@ -59,10 +60,14 @@ export async function loadConfigFile(path: string, opts: { missingOk?: boolean }
       e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message;
     throw new ConfigError([`cannot read config file ${path}: ${why}`]);
   }
+  const json = text.replace(/^\uFEFF/, '');
   try {
-    return JSON.parse(text.replace(/^\uFEFF/, '')) as unknown;
+    return JSON.parse(json) as unknown;
   } catch (err) {
-    throw new ConfigError([`config file ${path} is not valid JSON: ${(err as Error).message}`]);
+    const { line, column } = lineAndColumn(json, Math.max(0, jsonErrorOffset(json)));
+    // V8's own position (given for some errors only) and its quote of the text say less than line and column.
+    const why = (err as Error).message.replace(/ in JSON at position \d+.*$/s, '').replace(/, ".*" is not valid JSON$/s, '');
+    throw new ConfigError([`config file ${path} is not valid JSON at line ${line}, column ${column}: ${why}`]);
   }
 }
 
@@ -74,6 +79,8 @@ type Invalid = typeof INVALID;
 
 interface Ctx {
   errors: string[];
+  /** Paths of the values found invalid: cross-field checks leave them out (already reported). */
+  invalid: Set<string>;
   baseDir: string | undefined;
 }
 
@@ -86,6 +93,7 @@ type Schema<T> = {
 
 function fail(ctx: Ctx, path: string, msg: string): Invalid {
   ctx.errors.push(`${path}: ${msg}`);
+  ctx.invalid.add(path);
   return INVALID;
 }
 
@@ -121,10 +129,10 @@ const bool: Check<boolean> = (v, path, ctx) =>
   typeof v === 'boolean' ? v : fail(ctx, path, `must be true or false (got ${describe(v)})`);
 
 function oneOf<T extends string>(...values: T[]): Check<T> {
+  const quoted = values.map((x) => JSON.stringify(x));
+  const want = quoted.length === 2 ? `${quoted[0]} or ${quoted[1]}` : `one of ${quoted.join(', ')}`;
   return (v, path, ctx) =>
-    typeof v === 'string' && (values as string[]).includes(v)
-      ? (v as T)
-      : fail(ctx, path, `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')} (got ${describe(v)})`);
+    typeof v === 'string' && (values as string[]).includes(v) ? (v as T) : fail(ctx, path, `must be ${want} (got ${describe(v)})`);
 }
 
 const anyString: Check<string> = (v, path, ctx) =>
@@ -300,11 +308,31 @@ const schema: Schema<Config> = {
     domain: serviceDomain('conference'),
     createRooms: oneOf('anyone', 'local', 'admins'),
     unlockedByDefault: bool,
-    historyLength: int(0),
     maxHistoryLength: int(0),
-    maxUsers: int(0),
     maxLiveRooms: int(1),
     roomCreationPerAddressPerMinute: int(0),
+    defaultRoomConfig: {
+      name: anyString,
+      description: anyString,
+      language: anyString,
+      persistent: bool,
+      public: bool,
+      membersOnly: bool,
+      moderated: bool,
+      passwordProtected: bool,
+      password: anyString,
+      whois: oneOf('moderators', 'anyone'),
+      // The same bounds as the room form's fields (src/muc/config.ts).
+      maxUsers: int(0, 1_000_000),
+      historyLength: int(0),
+      changeSubject: bool,
+      allowInvites: bool,
+      allowPm: oneOf('anyone', 'participants', 'moderators', 'none'),
+      archiving: bool,
+      presenceBroadcast: arrayOf(oneOf('moderator', 'participant', 'visitor')),
+      allowRegister: bool,
+      pushPolicy: oneOf('default', 'mentions', 'all'),
+    },
   },
   push: {
     mucPolicy: oneOf('mentions', 'all'),
@@ -352,6 +380,12 @@ function unknownKey(key: string, known: string[]): string {
   return close ? `unknown key (did you mean "${close.k}"?)` : 'unknown key';
 }
 
+/** Keys of earlier versions and where they live now. */
+const MOVED: Record<string, string> = {
+  'muc.historyLength': 'muc.defaultRoomConfig.historyLength',
+  'muc.maxUsers': 'muc.defaultRoomConfig.maxUsers',
+};
+
 /** Merges `raw` onto `base` along `sch`, validating every value present in `raw`. */
 function walk(sch: Record<string, unknown>, raw: unknown, base: Record<string, unknown>, path: string, ctx: Ctx): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -362,7 +396,9 @@ function walk(sch: Record<string, unknown>, raw: unknown, base: Record<string, u
   const given = (raw ?? {}) as Record<string, unknown>;
   const known = Object.keys(sch);
   for (const key of Object.keys(given)) {
-    if (!Object.hasOwn(sch, key)) ctx.errors.push(`${path ? `${path}.` : ''}${key}: ${unknownKey(key, known)}`);
+    if (Object.hasOwn(sch, key)) continue;
+    const p = path ? `${path}.${key}` : key;
+    ctx.errors.push(`${p}: ${MOVED[p] ? `moved to ${MOVED[p]}` : unknownKey(key, known)}`);
   }
   for (const key of known) {
     const sub = sch[key];
@@ -382,37 +418,55 @@ function walk(sch: Record<string, unknown>, raw: unknown, base: Record<string, u
   return out;
 }
 
+/** Reports a cross-field problem: `fields` are every field involved, the first one named in `message`. */
+type Report = (fields: string[], message: string) => void;
+
 /** Checks that involve more than one field. */
-function crossCheck(c: Config, errors: string[]): void {
+function crossCheck(c: Config, report: Report): void {
   if ((c.tls.certFile === null) !== (c.tls.keyFile === null)) {
-    errors.push(
-      c.tls.certFile === null
-        ? 'tls.certFile: must be set when tls.keyFile is set (give both, or neither for a self-signed certificate)'
-        : 'tls.keyFile: must be set when tls.certFile is set (give both, or neither for a self-signed certificate)',
+    const missing = c.tls.certFile === null ? 'tls.certFile' : 'tls.keyFile';
+    const other = c.tls.certFile === null ? 'tls.keyFile' : 'tls.certFile';
+    report([missing, other], `${missing}: must be set when ${other} is set (give both, or neither for a self-signed certificate)`);
+  }
+  const room = c.muc.defaultRoomConfig;
+  if (room.historyLength > c.muc.maxHistoryLength) {
+    report(
+      ['muc.defaultRoomConfig.historyLength', 'muc.maxHistoryLength'],
+      `muc.defaultRoomConfig.historyLength: must not exceed muc.maxHistoryLength (${c.muc.maxHistoryLength})`,
     );
   }
-  if (c.muc.historyLength > c.muc.maxHistoryLength) {
-    errors.push(`muc.historyLength: must not exceed muc.maxHistoryLength (${c.muc.maxHistoryLength})`);
+  const passwordFields = ['muc.defaultRoomConfig.password', 'muc.defaultRoomConfig.passwordProtected'];
+  if (room.passwordProtected && room.password === '') {
+    report(passwordFields, 'muc.defaultRoomConfig.password: must be set when muc.defaultRoomConfig.passwordProtected is true');
   }
-  if (c.muc.domain !== null && c.muc.domain === c.domain) errors.push('muc.domain: must differ from domain');
+  if (!room.passwordProtected && room.password !== '') {
+    report(passwordFields.reverse(), 'muc.defaultRoomConfig.passwordProtected: must be true when muc.defaultRoomConfig.password is set');
+  }
+  if (c.muc.domain !== null && c.muc.domain === c.domain) report(['muc.domain', 'domain'], 'muc.domain: must differ from domain');
   if (c.appServer.domain !== null) {
-    if (c.appServer.domain === c.domain) errors.push('appServer.domain: must differ from domain');
-    else if (c.appServer.domain === c.muc.domain) errors.push('appServer.domain: must differ from muc.domain');
+    if (c.appServer.domain === c.domain) report(['appServer.domain', 'domain'], 'appServer.domain: must differ from domain');
+    else if (c.appServer.domain === c.muc.domain) report(['appServer.domain', 'muc.domain'], 'appServer.domain: must differ from muc.domain');
   }
   const wildcard = (h: string) => h === '0.0.0.0' || h === '::';
   const overlap = (a: string, b: string) => a === b || wildcard(a) || wildcard(b);
-  const listeners: Array<[string, string, number | null]> = [
-    ['c2s.port', c.c2s.host, c.c2s.port],
-    ['c2s.directTlsPort', c.c2s.host, c.c2s.directTlsPort],
-    ['http.port', c.http.host, c.http.port],
+  const listeners: Array<[string, string, string, number | null]> = [
+    ['c2s.port', 'c2s.host', c.c2s.host, c.c2s.port],
+    ['c2s.directTlsPort', 'c2s.host', c.c2s.host, c.c2s.directTlsPort],
+    ['http.port', 'http.host', c.http.host, c.http.port],
   ];
   for (let i = 0; i < listeners.length; i++) {
     for (let j = 0; j < i; j++) {
-      const [na, ha, pa] = listeners[j]!;
-      const [nb, hb, pb] = listeners[i]!;
-      if (pa !== null && pa !== 0 && pa === pb && overlap(ha, hb)) errors.push(`${nb}: must differ from ${na} (both are ${pa})`);
+      const [na, hna, ha, pa] = listeners[j]!;
+      const [nb, hnb, hb, pb] = listeners[i]!;
+      if (pa !== null && pa !== 0 && pa === pb && overlap(ha, hb)) report([nb, na, hna, hnb], `${nb}: must differ from ${na} (both are ${pa})`);
     }
   }
+}
+
+/** A field (or one inside it, or one containing it) holds a value already reported as invalid. */
+function involvesInvalid(fields: string[], invalid: Set<string>): boolean {
+  const within = (a: string, b: string) => a === b || a.startsWith(`${b}.`) || a.startsWith(`${b}[`);
+  return fields.some((f) => [...invalid].some((p) => within(p, f) || within(f, p)));
 }
 
 /**
@@ -422,7 +476,17 @@ function crossCheck(c: Config, errors: string[]): void {
  * `conference.<domain>` / `push.<domain>`, `false` disables the service (null in Config).
  */
 export function validateConfig(raw: unknown, base: Config = defaultConfig(), options: ValidateOptions = {}): Config {
-  const ctx: Ctx = { errors: [], baseDir: options.baseDir };
+  const { config, errors } = checkConfigValues(raw, base, options);
+  if (errors.length > 0) throw new ConfigError(errors, options.source);
+  return config;
+}
+
+/**
+ * validateConfig without the throw: the merged configuration (an invalid value replaced by the
+ * base's) and every problem found, field and cross-field ones together.
+ */
+export function checkConfigValues(raw: unknown, base: Config = defaultConfig(), options: ValidateOptions = {}): { config: Config; errors: string[] } {
+  const ctx: Ctx = { errors: [], invalid: new Set(), baseDir: options.baseDir };
   if (raw === undefined || raw === null) raw = {};
   const merged = walk(
     schema as unknown as Record<string, unknown>,
@@ -445,9 +509,12 @@ export function validateConfig(raw: unknown, base: Config = defaultConfig(), opt
     defaultAppServerDomain,
   );
 
-  if (ctx.errors.length === 0) crossCheck(merged, ctx.errors);
-  if (ctx.errors.length > 0) throw new ConfigError(ctx.errors, options.source);
-  return merged;
+  // Reported with the field errors, all at once, except where an invalid field (replaced by
+  // its default meanwhile) is involved.
+  crossCheck(merged, (fields, message) => {
+    if (!involvesInvalid(fields, ctx.invalid)) ctx.errors.push(message);
+  });
+  return { config: merged, errors: ctx.errors };
 }
 
 function resolveServiceDomain(
@@ -505,7 +572,7 @@ export function applyFlags(config: Config, flags: ConfigFlags): Config {
       errors.push(`--host: must be an IP address or host name (got ${describe(flags.host)})`);
     }
   }
-  if (errors.length === 0) crossCheck(c, errors);
+  if (errors.length === 0) crossCheck(c, (_fields, message) => errors.push(message));
   if (errors.length > 0) throw new ConfigError(errors);
   return c;
 }

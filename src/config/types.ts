@@ -1,3 +1,36 @@
+import type { AllowPm, PushPolicyOverride, Whois } from '../muc/types.ts';
+
+/**
+ * The configuration of a room before its owner submits the form: one key per muc#roomconfig
+ * field (XEP-0045 10.1.3), like ejabberd's `default_room_options` and Prosody's
+ * `muc_room_default_*`. A type alias, not an interface, so the config schema can walk it.
+ */
+export type DefaultRoomConfig = {
+  name: string;
+  description: string;
+  language: string;
+  /** A persistent room outlives its last occupant and restarts (and so keeps pushing). */
+  persistent: boolean;
+  public: boolean;
+  membersOnly: boolean;
+  moderated: boolean;
+  /** With `password`: the password every new room starts with. */
+  passwordProtected: boolean;
+  password: string;
+  whois: Whois;
+  /** 0 = unlimited. */
+  maxUsers: number;
+  /** History messages sent on join; at most muc.maxHistoryLength. */
+  historyLength: number;
+  changeSubject: boolean;
+  allowInvites: boolean;
+  allowPm: AllowPm;
+  archiving: boolean;
+  presenceBroadcast: Array<'moderator' | 'participant' | 'visitor'>;
+  allowRegister: boolean;
+  pushPolicy: PushPolicyOverride;
+};
+
 /** The whole server configuration, after defaults are applied and validated. */
 export interface Config {
   /** The user domain served (accounts live here). */
@@ -75,16 +108,14 @@ export interface Config {
     createRooms: 'anyone' | 'local' | 'admins';
     /** New rooms start unlocked (no configuration form needed): handy for CI. */
     unlockedByDefault: boolean;
-    /** Default number of history messages sent on join. */
-    historyLength: number;
     /** Upper bound for the room's configurable history length. */
     maxHistoryLength: number;
-    /** Default max occupants (0 = unlimited). */
-    maxUsers: number;
     /** Rooms kept in memory; past it the least recently used empty persistent room is unloaded (it loads again when addressed). */
     maxLiveRooms: number;
     /** Rooms created per client IP per minute (0: unlimited). */
     roomCreationPerAddressPerMinute: number;
+    /** What a new room's form holds until its owner changes it. */
+    defaultRoomConfig: DefaultRoomConfig;
   };
   push: {
     /** `mentions` or `all`: which groupchat messages notify absent registered members. */

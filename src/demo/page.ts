@@ -24,7 +24,7 @@ export function installDemoPage(config: Config, http: HttpServer): void {
 
 function missingHtml(): string {
   return `<!doctype html><meta charset="utf-8"><title>mucpush</title>
-<h1>mucpush</h1><p>The demo page needs the <code>converse.js</code> package: run <code>npm install</code> in the mucpush folder.</p>
+<h1>mucpush</h1><p>The demo page needs the <code>converse.js</code> package, a dependency of mucpush that is not installed here: run <code>npm ci</code> in the mucpush folder.</p>
 <p>Pushes received by the built-in app server: <a href="/push/notifications">/push/notifications</a>.</p>`;
 }
 
@@ -46,7 +46,8 @@ export function demoSettings(config: Config, host: string): Record<string, unkno
     default_domain: config.domain,
     muc_domain: config.muc.domain ?? undefined,
     auto_join_rooms: config.muc.domain ? [`lounge@${config.muc.domain}`] : [],
-    push_app_servers: config.appServer.domain ? [{ jid: config.appServer.domain, node: 'demo', secret: 'demo-secret' }] : [],
+    // The node is set per account once the JID is known (ACCOUNT_NODE below).
+    push_app_servers: config.appServer.domain ? [{ jid: config.appServer.domain, secret: 'demo-secret' }] : [],
     stanza_timeout: 5000,
     show_controlbox_by_default: true,
   };
@@ -57,19 +58,31 @@ function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c');
 }
 
+/** The demo's push node of an account: named after it, so the push list can say whom a push was for. */
+export const DEMO_NODE_PREFIX = 'demo-';
+
 /**
- * A push node for this browser tab: a node belongs to the first account that enables it, so
- * two accounts in two tabs need two nodes (kept across reloads of the tab).
+ * A push node per account: a node belongs to the first account that enables it, so each
+ * account needs its own. Converse enables push once logged in (statusInitialized), reading
+ * push_app_servers then: this plugin fills in the node when the JID is set, before that.
  */
-const TAB_NODE = `const app = settings.push_app_servers[0];
-  if (app) {
-    let node = sessionStorage.getItem('mucpush-demo-node');
-    if (!node) {
-      node = 'demo-' + Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, '0')).join('');
-      sessionStorage.setItem('mucpush-demo-node', node);
-    }
-    app.node = node;
-  }`;
+const ACCOUNT_NODE = `converse.plugins.add('mucpush-demo-node', {
+    initialize() {
+      const { api } = this._converse;
+      api.listen.on('setUserJID', () => {
+        const jid = this._converse.session.get('bare_jid');
+        api.settings.set('push_app_servers', api.settings.get('push_app_servers').map((s) => ({ ...s, node: ${JSON.stringify(DEMO_NODE_PREFIX)} + jid })));
+      });
+    },
+  });
+  settings.whitelisted_plugins = ['mucpush-demo-node'];`;
+
+/**
+ * Converse's fullscreen footer shows sponsor logos from conversejs.org: broken images offline.
+ * Converse defines its elements only when no element of that name exists yet, so an empty one
+ * defined first takes its place.
+ */
+const NO_FOOTER = `customElements.define('converse-footer', class extends HTMLElement {});`;
 
 function chatHtml(config: Config, host: string): string {
   return `<!doctype html>
@@ -77,6 +90,7 @@ function chatHtml(config: Config, host: string): string {
 <head>
 <meta charset="utf-8">
 <title>mucpush demo chat</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/converse/converse.min.css">
 </head>
@@ -85,7 +99,8 @@ function chatHtml(config: Config, host: string): string {
 <script type="module" src="/converse/converse.min.js"></script>
 <script type="module">
   const settings = ${scriptJson(demoSettings(config, host))};
-  ${TAB_NODE}
+  ${ACCOUNT_NODE}
+  ${NO_FOOTER}
   converse.initialize(settings);
 </script>
 </body>
@@ -98,6 +113,7 @@ function demoHtml(config: Config): string {
 <head>
 <meta charset="utf-8">
 <title>mucpush demo</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
 <style>
   body { margin: 0; display: flex; height: 100vh; font-family: system-ui, sans-serif; }
@@ -107,6 +123,13 @@ function demoHtml(config: Config): string {
   #pushes p { font-size: 13px; color: #555; }
   .push { border: 1px solid #ddd; background: #fff; border-radius: 6px; padding: 8px; margin: 8px 0; font-size: 13px; }
   .push b { display: block; }
+  .push .placeholder { color: #777; font-style: italic; }
+  /* A phone (390 px): the chat on top, the pushes below it, both full width. */
+  @media (max-width: 700px) {
+    body { flex-direction: column; height: auto; }
+    #chat { flex: none; width: 100%; height: 75vh; }
+    #pushes { width: auto; border-left: 0; border-top: 1px solid #ccc; }
+  }
 </style>
 </head>
 <body>
@@ -123,6 +146,16 @@ notification shows up here.</p>
 <script type="module">
   const list = document.getElementById('list');
   const shown = new Set();
+  const demo = ${scriptJson({ nodePrefix: DEMO_NODE_PREFIX, mucDomain: config.muc.domain, withBody: config.push.withBody })};
+  // Whom a push was for: the account (its demo node is named after it) and the room (the
+  // sender is the room occupant's JID); the fields the app server may give win.
+  function forWhom(n) {
+    const account = n.account ?? (n.node.startsWith(demo.nodePrefix) ? n.node.slice(demo.nodePrefix.length) : null);
+    const sender = n['last-message-sender'];
+    const room = n.room ?? (n.from === demo.mucDomain && sender ? sender.split('/')[0] : null);
+    const where = room ? ' in ' + room : n.from === demo.mucDomain ? ' in a room of ' + n.from : ' (a chat message)';
+    return 'for ' + (account ?? 'the account of node ' + n.node) + where;
+  }
   function show(n) {
     // The initial list and the live stream may overlap: show each notification once.
     const key = [n.node, n.time, n.from, n['message-count']].join('|');
@@ -130,10 +163,12 @@ notification shows up here.</p>
     shown.add(key);
     const d = document.createElement('div');
     d.className = 'push';
-    d.innerHTML = '<b></b><span></span><br><small></small>';
-    d.querySelector('b').textContent = 'node ' + n.node + ' · ' + (n['message-count'] ?? '?') + ' unread';
+    d.innerHTML = '<b></b><span></span> <span class="placeholder"></span><br><small></small>';
+    d.querySelector('b').textContent = forWhom(n) + ' · ' + (n['message-count'] ?? '?') + ' unread';
     d.querySelector('span').textContent = (n['last-message-sender'] ? n['last-message-sender'] + ': ' : '') + (n['last-message-body'] ?? '');
-    d.querySelector('small').textContent = n.time + ' from ' + n.from;
+    // With push.withBody off the server sends push.importantBody, not the message.
+    if (!demo.withBody && n['last-message-body'] != null) d.querySelector('.placeholder').textContent = '(a placeholder: push.withBody is off, the message is not sent)';
+    d.querySelector('small').textContent = n.time + ' · node ' + n.node + ' · from ' + n.from;
     list.prepend(d);
   }
   // A server reachable from elsewhere wants its inspection token: passed in the fragment, never sent on its own.

@@ -4,27 +4,10 @@ import { StanzaError } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
 import type { AllowPm, PushPolicyOverride, Role, RoomConfig, Whois } from './types.ts';
 
+/** A new room's configuration: the server's `muc.defaultRoomConfig`. */
 export function defaultRoomConfig(server: Config): RoomConfig {
-  return {
-    name: '',
-    description: '',
-    language: '',
-    persistent: false,
-    public: true,
-    password: '',
-    membersOnly: false,
-    moderated: false,
-    whois: 'moderators',
-    maxUsers: server.muc.maxUsers,
-    historyLength: server.muc.historyLength,
-    changeSubject: false,
-    allowInvites: false,
-    allowPm: 'anyone',
-    archiving: true,
-    presenceBroadcast: ['moderator', 'participant', 'visitor'],
-    allowRegister: true,
-    pushPolicy: 'default',
-  };
+  const { passwordProtected, password, presenceBroadcast, ...rest } = server.muc.defaultRoomConfig;
+  return { ...rest, password: passwordProtected ? password : '', presenceBroadcast: [...presenceBroadcast] };
 }
 
 /** Roles whose presence may be broadcast; `none` shows absent members (src/muc/offline-members.ts). */

@@ -187,6 +187,8 @@ export class Room implements RoomView {
     if (aff === 'outcast') throw new StanzaError('forbidden', 'you are banned from this room');
     await this.service.hooks.fire('room:pre-join', { room: this, jid: from, nick, stanza, affiliation: aff });
 
+    // A room usable at once (muc.unlockedByDefault) is stored now: no form submission will store it.
+    if (!this.locked && this.service.isJustCreated(this)) await this.save();
     const isNew = this.service.consumeCreated(this);
     const occupant = existing ?? new Occupant(nick, from.bare, this.entryRole(from.bare, aff), this.occupantIdFor(from.bare));
     occupant.sessions.set(from.full, stanza);

@@ -140,6 +140,11 @@ export class MucService {
     return [...(this.sessionRooms.get(full)?.rooms ?? [])];
   }
 
+  /** True until the join that created the room has consumed it. */
+  isJustCreated(room: Room): boolean {
+    return this.justCreated.has(room);
+  }
+
   /** True once, for the join that created the room (status 201). */
   consumeCreated(room: Room): boolean {
     if (!this.justCreated.has(room)) return false;
@@ -151,9 +156,12 @@ export class MucService {
     if (room.config.persistent) await this.store.save(room.record);
   }
 
-  /** A temporary room goes away with its last occupant. */
+  /**
+   * A temporary room goes away with its last occupant; so does a room still locked, which its
+   * owner left without configuring (persistence is one of the settings never confirmed).
+   */
   maybeDispose(room: Room): void {
-    if (room.isEmpty() && !room.config.persistent && this.rooms.get(room.jid.bare) === room) {
+    if (room.isEmpty() && (!room.config.persistent || room.locked) && this.rooms.get(room.jid.bare) === room) {
       this.rooms.delete(room.jid.bare);
       this.hooks.emit('room:destroyed', { room });
     }

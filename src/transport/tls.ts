@@ -4,6 +4,7 @@ import { BlockList, isIP } from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { generate } from 'selfsigned';
+import { ConfigError } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
 
 export interface TlsMaterial {
@@ -29,37 +30,53 @@ const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
 const VALID_FOR_DAYS = 5 * 365;
 
 /**
- * The server's key and certificate: the configured PEM files when `tls.certFile`/`tls.keyFile`
- * are set (errors name the field), else a self-signed certificate for the domain kept in
- * `<dataDir>/tls/` and reused on later starts as long as it still covers the configured names
- * and is not about to expire (otherwise it is regenerated).
+ * Checks the configured PEM files (`tls.certFile`/`tls.keyFile`): both readable, a certificate,
+ * an unencrypted private key, and the key the certificate's. Every problem is reported, each
+ * naming its field; null when no files are configured (a self-signed certificate is used).
  */
-export async function loadTlsMaterial(config: Config): Promise<TlsMaterial> {
+export async function checkConfiguredTls(config: Config): Promise<{ material: TlsMaterial | null; errors: string[] }> {
   const { certFile, keyFile } = config.tls;
-  if (certFile !== null || keyFile !== null) {
-    if (certFile === null || keyFile === null) {
-      throw new Error(certFile === null ? 'tls.certFile: must be set when tls.keyFile is set' : 'tls.keyFile: must be set when tls.certFile is set');
-    }
-    const cert = await readPem(certFile, 'tls.certFile');
-    const key = await readPem(keyFile, 'tls.keyFile');
-    let x509: X509Certificate;
+  if (certFile === null && keyFile === null) return { material: null, errors: [] };
+  const errors: string[] = [];
+  const fail = (message: string) => {
+    errors.push(message);
+    return undefined;
+  };
+  if (certFile === null || keyFile === null) {
+    fail(certFile === null ? 'tls.certFile: must be set when tls.keyFile is set' : 'tls.keyFile: must be set when tls.certFile is set');
+  }
+  const [cert, key] = await Promise.all([
+    certFile === null ? undefined : readPem(certFile, 'tls.certFile').catch((err: Error) => fail(err.message)),
+    keyFile === null ? undefined : readPem(keyFile, 'tls.keyFile').catch((err: Error) => fail(err.message)),
+  ]);
+  let x509: X509Certificate | undefined;
+  if (cert !== undefined) {
     try {
       x509 = new X509Certificate(cert);
     } catch (err) {
-      throw new Error(`tls.certFile: ${certFile} does not hold a PEM certificate (${(err as Error).message})`);
+      fail(`tls.certFile: ${certFile} does not hold a PEM certificate (${(err as Error).message})`);
     }
-    let privateKey;
+  }
+  let privateKey;
+  if (key !== undefined) {
     try {
       privateKey = createPrivateKey(key);
     } catch (err) {
-      throw new Error(`tls.keyFile: ${keyFile} does not hold an unencrypted PEM private key (${(err as Error).message})`);
+      fail(`tls.keyFile: ${keyFile} does not hold an unencrypted PEM private key (${(err as Error).message})`);
     }
-    if (!x509.checkPrivateKey(privateKey)) {
-      throw new Error(`tls.keyFile: the key in ${keyFile} does not match the certificate in ${certFile}`);
-    }
-    return { key, cert };
   }
-  return loadOrCreateSelfSigned(config);
+  if (x509 && privateKey && !x509.checkPrivateKey(privateKey)) {
+    fail(`tls.keyFile: the key in ${keyFile} does not match the certificate in ${certFile}`);
+  }
+  if (errors.length > 0 || cert === undefined || key === undefined) return { material: null, errors };
+  return { material: { key, cert }, errors };
+}
+
+/** The configured certificate and key (throws a ConfigError listing every problem), or null when none is configured. */
+export async function loadConfiguredTls(config: Config): Promise<TlsMaterial | null> {
+  const { material, errors } = await checkConfiguredTls(config);
+  if (errors.length > 0) throw new ConfigError(errors);
+  return material;
 }
 
 async function readPem(path: string, field: string): Promise<string> {
@@ -67,12 +84,17 @@ async function readPem(path: string, field: string): Promise<string> {
     return await readFile(path, 'utf8');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message;
     throw new Error(`${field}: cannot read ${path}: ${why}`);
   }
 }
 
-async function loadOrCreateSelfSigned(config: Config): Promise<TlsMaterial> {
+/**
+ * The self-signed certificate used when no files are configured: kept in `<dataDir>/tls/` and
+ * reused on later starts as long as it still covers the configured names and is not about to
+ * expire (otherwise it is regenerated).
+ */
+export async function loadOrCreateSelfSigned(config: Config): Promise<TlsMaterial> {
   const paths = selfSignedPaths(config.dataDir);
   const names = selfSignedNames(config);
   const existing = await readExisting(paths);

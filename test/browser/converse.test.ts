@@ -10,6 +10,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
+import { DEMO_NODE_PREFIX } from '../../src/demo/page.ts';
 import { converseDist } from '../../src/demo/static.ts';
 import { deriveCredentials } from '../../src/stream/sasl/credentials.ts';
 import { conversePage, launchChromium } from '../helpers/browser.ts';
@@ -24,7 +25,8 @@ const MUC_DOMAIN = 'conference.localhost';
 const ROOM = `lounge@${MUC_DOMAIN}`;
 const APP_SERVER = 'push.localhost';
 const ALICE = 'alice@localhost';
-const ALICE_NODE = 'alice-node';
+// Named as the demo page names its nodes, so its push list can tell whose it is.
+const ALICE_NODE = `${DEMO_NODE_PREFIX}${ALICE}`;
 const BOB_NODE = 'bob-node';
 const PLAIN = 'anyone around? the build is running';
 // Names Bob too: he wrote it and is present, so it must not push to him.
@@ -35,6 +37,8 @@ let browser: Browser;
 let bob: TestClient;
 let port: number;
 const pageErrors: string[] = [];
+/** Requests that leave this server (the demo page must make none: it works offline). */
+const externalRequests: string[] = [];
 /** The page last opened: screenshotted into test-artifacts when the test fails. */
 let current: Page | undefined;
 
@@ -71,6 +75,9 @@ async function openPage(path: string): Promise<Page> {
   page.on('pageerror', (err) => pageErrors.push(`${path}: ${err.message}`));
   // CONVERSE_CONSOLE=1 shows Converse's console (its log says which IQ it waits for).
   if (process.env.CONVERSE_CONSOLE) page.on('console', (m) => console.log(`[${path} ${m.type()}] ${m.text().slice(0, 300)}`));
+  page.on('request', (req) => {
+    if (!/^(http:\/\/127\.0\.0\.1:\d+\/|data:|blob:)/.test(req.url())) externalRequests.push(`${path}: ${req.url()}`);
+  });
   page.on('response', (res) => {
     // Sponsor logos come from the internet and fail here: only our own 404s matter.
     if (res.status() >= 400 && res.url().startsWith(`http://127.0.0.1:${port}/`)) pageErrors.push(`${path}: ${res.status()} ${res.url()}`);
@@ -237,7 +244,24 @@ async function scenario(): Promise<void> {
   await chat.locator('#converse-login-password').press('Enter');
   // The demo page has no probe plugin: wait for the archived mention to be shown in the room.
   await chat.locator('.chat-msg__text', { hasText: MENTION }).first().waitFor({ timeout: 15_000 });
-  assert.match((await demo.locator('#list .push').first().textContent()) ?? '', new RegExp(ALICE_NODE));
+  // Carol got a push node of her own, named after her account.
+  const carolNode = `${DEMO_NODE_PREFIX}carol@localhost`;
+  await untilServer('carol MUC push registration', () => t.server.push.registrations.of('carol@localhost').some((r) => r.scope === `muc:${MUC_DOMAIN}`));
+  assert.equal(t.server.push.registrations.of('carol@localhost').find((r) => r.scope === `muc:${MUC_DOMAIN}`)!.node, carolNode);
+  // The card says whom the push was for, and that its body is a placeholder (push.withBody is off).
+  const card = (await demo.locator('#list .push').first().textContent()) ?? '';
+  assert.match(card, new RegExp(`node ${ALICE_NODE}`));
+  assert.match(card, new RegExp(`^for ${ALICE} in ${ROOM} · 2 unread`));
+  assert.match(card, /a placeholder: push\.withBody is off/);
+  // At 390 px the page fits the width: the chat on top, the pushes below.
+  await demo.setViewportSize({ width: 390, height: 844 });
+  const scroll = (await demo.evaluate('document.documentElement.scrollWidth')) as number;
+  assert.ok(scroll <= 390, `no horizontal scrolling (${scroll} px)`);
+  const chatBox = (await demo.locator('#chat').boundingBox())!;
+  const pushBox = (await demo.locator('#pushes').boundingBox())!;
+  assert.ok(chatBox.width >= 380 && pushBox.width >= 380, JSON.stringify({ chatBox, pushBox }));
+  assert.ok(pushBox.y >= chatBox.y + chatBox.height - 1, 'the pushes below the chat');
+  assert.deepEqual(externalRequests.filter((r) => r.startsWith('/: ')), [], 'the demo page loads nothing from elsewhere');
   await demo.screenshot({ path: join(ARTIFACTS, 'demo.png') });
   if (process.env.UPDATE_DOCS_SCREENSHOT) await copyFile(join(ARTIFACTS, 'demo.png'), join(ROOT, 'docs', 'demo.png'));
 

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { generate } from 'selfsigned';
 import { AccountStore } from '../../src/store/accounts.ts';
 import { Store } from '../../src/store/db.ts';
 import { verifyPassword } from '../../src/stream/sasl/credentials.ts';
@@ -94,6 +96,53 @@ describe('mucpush check-config', () => {
     const r = await run(['check-config', 'rel.json']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'ok\n');
+  });
+
+  // Issue 13: everything at once, where a JSON error is, whether the certificate files fit.
+  it('reports cross-field errors together with field errors', async () => {
+    const file = join(work, 'mixed.json');
+    await writeFile(file, JSON.stringify({ c2s: { port: 70000 }, muc: { domain: 'localhost' }, tls: { certFile: 'a.crt' } }));
+    const r = await run(['check-config', file]);
+    assert.equal(r.code, 1);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 3, r.stderr);
+    assert.match(r.stderr, /c2s\.port: must be an integer from 0 to 65535/);
+    assert.match(r.stderr, /muc\.domain: must differ from domain/);
+    assert.match(r.stderr, /tls\.keyFile: must be set when tls\.certFile is set/);
+  });
+
+  it('gives the line and column of a JSON syntax error', async () => {
+    const file = join(work, 'syntax.json');
+    await writeFile(file, '{\n  "domain": "example.com",\n  "c2s": { "port": 5222, }\n}\n');
+    assertUserError(await run(['check-config', file]), new RegExp(`config file ${file} is not valid JSON at line 3, column 26: `));
+    // V8 gives no position for this one.
+    await writeFile(file, '{"domain": example}');
+    assertUserError(await run(['check-config', file]), /is not valid JSON at line 1, column 12: Unexpected token 'e'$/m);
+  });
+
+  it('checks that the certificate files exist, hold a certificate and a key, and match', async () => {
+    const dir = join(work, 'certs');
+    await mkdir(dir, { recursive: true });
+    const [a, b] = await Promise.all([1, 2].map(() => generate([{ name: 'commonName', value: 'localhost' }], { keySize: 2048 })));
+    await writeFile(join(dir, 'a.crt'), a!.cert);
+    await writeFile(join(dir, 'a.key'), a!.private);
+    await writeFile(join(dir, 'b.key'), b!.private);
+    await writeFile(join(dir, 'junk.crt'), 'not a certificate\n');
+    const check = async (tls: Record<string, string>) => {
+      const file = join(dir, 'config.json');
+      await writeFile(file, JSON.stringify({ tls }));
+      return run(['check-config', file]);
+    };
+    const good = await check({ certFile: 'a.crt', keyFile: 'a.key' });
+    assert.equal(good.code, 0, good.stderr);
+    assert.equal(good.stdout, 'ok\n');
+
+    const missing = await check({ certFile: 'none.crt', keyFile: 'none.key' });
+    assertUserError(missing, new RegExp(`tls\\.certFile: cannot read ${join(dir, 'none.crt')}: no such file`));
+    assert.match(missing.stderr, /tls\.keyFile: cannot read .*none\.key: no such file/, 'both files reported at once');
+    assertUserError(await check({ certFile: 'junk.crt', keyFile: 'a.key' }), /tls\.certFile: .*junk\.crt does not hold a PEM certificate/);
+    assertUserError(await check({ certFile: 'a.crt', keyFile: 'junk.crt' }), /tls\.keyFile: .*junk\.crt does not hold an unencrypted PEM private key/);
+    assertUserError(await check({ certFile: 'a.crt', keyFile: 'b.key' }), /tls\.keyFile: the key in .*b\.key does not match the certificate in .*a\.crt/);
   });
 });
 
@@ -275,6 +324,15 @@ describe('mucpush usage errors', () => {
 });
 
 describe('mucpush start', () => {
+  it('fails on a bad certificate file without creating the data folder', async () => {
+    const dataDir = join(work, 'never-created');
+    const file = join(work, 'bad-cert.json');
+    await writeFile(file, JSON.stringify({ dataDir, tls: { certFile: 'missing.crt', keyFile: 'missing.key' } }));
+    const r = await run(['start', '--config', file, '--c2s-port', '0', '--http-port', '0']);
+    assertUserError(r, /tls\.certFile: cannot read .*missing\.crt: no such file/);
+    assert.equal(existsSync(dataDir), false, 'the data folder was not created');
+  });
+
   it('logs one listening line, and stops on SIGTERM with status 0', { timeout: 30_000 }, async () => {
     const dataDir = join(work, 'server-db');
     const env = { ...process.env };

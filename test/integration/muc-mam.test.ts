@@ -335,6 +335,8 @@ test("a temporary room's archive is deleted when the room goes away", async () =
   const room = 'mamtemp@conference.localhost';
   const c = await t.login('carol');
   await joinInstant(c, `${room}/Carol`);
+  // Rooms are persistent by default (muc.defaultRoomConfig): this one is made temporary.
+  await configure(c, room, { 'muc#roomconfig_persistentroom': '0' });
   await say(c, room, 'ephemeral');
   const archive = t.server.muc!.archive!;
   assert.equal((await archive.query(room, { limit: 10 })).items.length, 1);

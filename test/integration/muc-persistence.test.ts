@@ -49,6 +49,8 @@ test('before restart: a persistent room with affiliation, registered nick, subje
 
   const bob = await t.login('bob');
   await joinInstant(bob, `${TEMP}/Bob`);
+  // Rooms are persistent by default (muc.defaultRoomConfig): this one is made temporary.
+  await configure(bob, TEMP, { 'muc#roomconfig_persistentroom': '0' });
   await say(bob, TEMP, 'temporary');
   assert.equal((await t.server.muc!.archive!.query(TEMP, { limit: 10 })).items.length, 1);
   assert.deepEqual((await mamBodies(alice, ROOM)).bodies, ['one', 'two', 'three']);

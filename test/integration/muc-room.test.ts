@@ -161,6 +161,8 @@ test('a temporary room disappears when the last occupant leaves', async () => {
   const b = await t.login('bob');
   const room = `temp1@${MUC_DOMAIN}`;
   await joinInstant(a, `${room}/Alice`);
+  // Rooms are persistent by default (muc.defaultRoomConfig): this one is made temporary.
+  await configure(a, room, { 'muc#roomconfig_persistentroom': '0' });
   await join(b, `${room}/Bob`);
   assert.ok(featuresOf(await discoInfo(b, room)).includes('muc_temporary'));
   for (const [c, nick] of [[a, 'Alice'], [b, 'Bob']] as const) await leave(c, `${room}/${nick}`);

@@ -47,7 +47,7 @@ async function busyRoom(t: TestServer, opts: { sm: boolean }) {
 
 const users = ['s0', 's1', 's2', 'slow'];
 const fast = { rateBytesPerSecond: 4194304, rateBurstBytes: 4194304 };
-const room = { unlockedByDefault: true, historyLength: 0 };
+const room = { unlockedByDefault: true, defaultRoomConfig: { historyLength: 0 } };
 const isGroupchat = (el: Element) => el.name === 'message' && el.attrs.type === 'groupchat' && el.getChild('body') !== undefined;
 
 test('a resumable session that stops reading is hibernated, stays in the room, and a resume gets every message', { timeout: 120_000 }, async () => {

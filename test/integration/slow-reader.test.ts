@@ -24,7 +24,7 @@ async function member(s: ChildServer, name: string): Promise<RawTcp> {
 test('a client that stops reading is dropped at the output high-water mark; the room goes on and memory stays bounded', { timeout: 120_000 }, async (t) => {
   // A child process, so its RSS is the server's alone.
   const s = await startChildServer({
-    muc: { unlockedByDefault: true, historyLength: 0 },
+    muc: { unlockedByDefault: true, defaultRoomConfig: { historyLength: 0 } },
     // The senders stay well under their input rate; the high-water mark is small so the test is quick.
     limits: { maxPendingOutputBytes: 262144, rateBytesPerSecond: 4194304, rateBurstBytes: 4194304 },
   });

@@ -52,11 +52,30 @@ describe('defaultConfig', () => {
       domain: 'conference.localhost',
       createRooms: 'anyone',
       unlockedByDefault: false,
-      historyLength: 20,
       maxHistoryLength: 100,
-      maxUsers: 0,
       maxLiveRooms: 1000,
       roomCreationPerAddressPerMinute: 10,
+      defaultRoomConfig: {
+        name: '',
+        description: '',
+        language: '',
+        persistent: true,
+        public: true,
+        membersOnly: false,
+        moderated: false,
+        passwordProtected: false,
+        password: '',
+        whois: 'moderators',
+        maxUsers: 0,
+        historyLength: 20,
+        changeSubject: false,
+        allowInvites: false,
+        allowPm: 'anyone',
+        archiving: true,
+        presenceBroadcast: ['moderator', 'participant', 'visitor'],
+        allowRegister: true,
+        pushPolicy: 'default',
+      },
     });
     assert.deepEqual(c.push, {
       mucPolicy: 'mentions',
@@ -99,12 +118,13 @@ describe('defaultConfig', () => {
 
 describe('validateConfig merging', () => {
   it('deep-merges a partial file onto the defaults', () => {
-    const c = validateConfig({ c2s: { port: 15222 }, muc: { maxUsers: 50 }, log: { level: 'debug' } });
+    const c = validateConfig({ c2s: { port: 15222 }, muc: { defaultRoomConfig: { maxUsers: 50 } }, log: { level: 'debug' } });
     assert.equal(c.c2s.port, 15222);
     assert.equal(c.c2s.host, '127.0.0.1');
     assert.equal(c.c2s.requireTls, true);
-    assert.equal(c.muc.maxUsers, 50);
-    assert.equal(c.muc.historyLength, 20);
+    assert.equal(c.muc.defaultRoomConfig.maxUsers, 50);
+    assert.equal(c.muc.defaultRoomConfig.historyLength, 20);
+    assert.equal(c.muc.defaultRoomConfig.persistent, true);
     assert.equal(c.log.level, 'debug');
     assert.equal(c.http.port, 5280);
   });
@@ -190,7 +210,8 @@ describe('validateConfig errors', () => {
     assertOneError({ limits: { authFailuresPerMinute: 0 } }, 'limits.authFailuresPerMinute');
     assertOneError({ streamManagement: { maxQueue: 0 } }, 'streamManagement.maxQueue');
     assertOneError({ ping: { idleSeconds: -5 } }, 'ping.idleSeconds');
-    assertOneError({ muc: { maxUsers: -1 } }, 'muc.maxUsers');
+    assertOneError({ muc: { defaultRoomConfig: { maxUsers: -1 } } }, 'muc.defaultRoomConfig.maxUsers');
+    assertOneError({ muc: { defaultRoomConfig: { maxUsers: 2_000_000 } } }, 'muc.defaultRoomConfig.maxUsers', /from 0 to 1000000/);
     assertOneError({ push: { maxDevices: 0 } }, 'push.maxDevices');
     assertOneError({ appServer: { keepPerNode: 1.5 } }, 'appServer.keepPerNode');
     assertOneError({ registration: { perAddressPerMinute: -1 } }, 'registration.perAddressPerMinute', /must be an integer >= 0 \(got -1\)/);
@@ -203,9 +224,31 @@ describe('validateConfig errors', () => {
     assertOneError({ c2s: { requireTls: 'yes' } }, 'c2s.requireTls', /must be true or false/);
     assertOneError({ registration: { enabled: 1 } }, 'registration.enabled');
     assertOneError({ muc: { createRooms: 'everyone' } }, 'muc.createRooms', /"anyone", "local", "admins"/);
-    assertOneError({ push: { mucPolicy: 'none' } }, 'push.mucPolicy', /"mentions", "all"/);
+    assertOneError({ push: { mucPolicy: 'none' } }, 'push.mucPolicy', /must be "mentions" or "all"/);
     assertOneError({ log: { level: 'verbose' } }, 'log.level');
     assertOneError({ push: { importantBody: 3 } }, 'push.importantBody', /must be a string/);
+  });
+
+  it('checks every field of muc.defaultRoomConfig, naming it', () => {
+    const room = (fields: Record<string, unknown>) => ({ muc: { defaultRoomConfig: fields } });
+    assertOneError(room({ whois: 'everyone' }), 'muc.defaultRoomConfig.whois', /must be "moderators" or "anyone" \(got "everyone"\)/);
+    assertOneError(room({ persistent: 'yes' }), 'muc.defaultRoomConfig.persistent', /true or false/);
+    for (const key of ['public', 'membersOnly', 'moderated', 'passwordProtected', 'changeSubject', 'allowInvites', 'archiving', 'allowRegister']) {
+      assertOneError(room({ [key]: 1 }), `muc.defaultRoomConfig.${key}`, /true or false/);
+    }
+    for (const key of ['name', 'description', 'language', 'password']) assertOneError(room({ [key]: 1 }), `muc.defaultRoomConfig.${key}`, /string/);
+    assertOneError(room({ allowPm: 'all' }), 'muc.defaultRoomConfig.allowPm', /"anyone", "participants", "moderators", "none"/);
+    assertOneError(room({ pushPolicy: 'never' }), 'muc.defaultRoomConfig.pushPolicy', /"default", "mentions", "all"/);
+    assertOneError(room({ historyLength: -1 }), 'muc.defaultRoomConfig.historyLength');
+    assertOneError(room({ presenceBroadcast: ['moderator', 'owner'] }), 'muc.defaultRoomConfig.presenceBroadcast[1]');
+    assertOneError(room({ colour: 'red' }), 'muc.defaultRoomConfig.colour', /unknown key/);
+    assertOneError({ muc: { historyLength: 5 } }, 'muc.historyLength', /moved to muc\.defaultRoomConfig\.historyLength/);
+    assertOneError({ muc: { maxUsers: 5 } }, 'muc.maxUsers', /moved to muc\.defaultRoomConfig\.maxUsers/);
+    const c = validateConfig(room({ membersOnly: true, passwordProtected: true, password: 'pw', presenceBroadcast: ['moderator'] }));
+    assert.equal(c.muc.defaultRoomConfig.membersOnly, true);
+    assert.equal(c.muc.defaultRoomConfig.password, 'pw');
+    assert.deepEqual(c.muc.defaultRoomConfig.presenceBroadcast, ['moderator']);
+    assert.equal(c.muc.defaultRoomConfig.persistent, true, 'a key left out keeps the default');
   });
 
   it('checks domains, hosts, addresses, JIDs, paths and URLs', () => {
@@ -238,12 +281,22 @@ describe('validateConfig errors', () => {
   it('checks fields that depend on each other', () => {
     assertOneError({ tls: { certFile: '/a.crt' } }, 'tls.keyFile', /set when tls\.certFile is set/);
     assertOneError({ tls: { keyFile: '/a.key' } }, 'tls.certFile', /set when tls\.keyFile is set/);
-    assertOneError({ muc: { historyLength: 200 } }, 'muc.historyLength', /maxHistoryLength \(100\)/);
+    assertOneError({ muc: { defaultRoomConfig: { historyLength: 200 } } }, 'muc.defaultRoomConfig.historyLength', /maxHistoryLength \(100\)/);
+    assertOneError({ muc: { defaultRoomConfig: { passwordProtected: true } } }, 'muc.defaultRoomConfig.password', /passwordProtected is true/);
+    assertOneError({ muc: { defaultRoomConfig: { password: 'pw' } } }, 'muc.defaultRoomConfig.passwordProtected', /password is set/);
     assertOneError({ http: { port: 5222 } }, 'http.port', /must differ from c2s\.port/);
     assertOneError({ c2s: { directTlsPort: 5222 } }, 'c2s.directTlsPort', /must differ from c2s\.port/);
     // Different addresses or ephemeral ports do not clash.
     validateConfig({ http: { port: 5222, host: '127.0.0.2' } });
     validateConfig({ c2s: { port: 0 }, http: { port: 0 } });
+  });
+
+  it('reports cross-field errors with field errors, except those about a field already found invalid', () => {
+    const errors = errorsOf({ c2s: { port: 'x' }, http: { port: 5222 }, muc: { domain: 'localhost' } });
+    assert.deepEqual(errors, ['c2s.port: must be an integer from 0 to 65535 (got "x")', 'muc.domain: must differ from domain']);
+    // An invalid host leaves the port clash out too; a valid pair is checked.
+    assert.deepEqual(errorsOf({ c2s: { host: 5 }, http: { port: 5222 } }), ['c2s.host: must be an IP address or host name to listen on, such as "127.0.0.1" or "0.0.0.0" (got 5)']);
+    assert.equal(errorsOf({ domain: 'a b', http: { port: 5222 } }).length, 2);
   });
 
   it('reports every error at once, in a ConfigError naming the source', () => {

@@ -16,6 +16,7 @@ import { installGhosts } from './ghosts.ts';
 import { installAdmin } from './admin.ts';
 import { installModerated } from './moderated.ts';
 import { installAffiliationNotice } from './affiliation-notice.ts';
+import { installOccupantIq } from './occupant-iq.ts';
 
 /** Starts the MUC service with its features; each feature is one file hooking the room events. */
 export async function installMuc(ctx: ServerContext, host: Host, domain: string): Promise<MucService> {
@@ -35,6 +36,7 @@ export async function installMuc(ctx: ServerContext, host: Host, domain: string)
   installAdmin(muc);
   installModerated(muc);
   installAffiliationNotice(muc);
+  installOccupantIq(muc);
   host.disco.addItem(domain, 'Chatrooms');
   return muc;
 }

@@ -47,7 +47,13 @@ export class AvatarHashes {
       const limits = { maxStanzaBytes: Number.MAX_SAFE_INTEGER, maxDepth: this.ctx.config.limits.maxDepth };
       const ops: BatchOp[] = [];
       for await (const [bare, text] of vcards.range({})) {
-        const hash = photoHash(parseFrame(text, limits));
+        let hash = '';
+        try {
+          hash = photoHash(parseFrame(text, limits));
+        } catch (err) {
+          // An unreadable stored vCard must not stop the server: that account shows no avatar.
+          this.ctx.log.warn({ err, bare }, 'stored vCard unreadable');
+        }
         if (hash) ops.push(this.kv.batchPut(bare, hash));
       }
       await this.ctx.store.batch([...ops, this.kv.batchPut(COMPUTED_MARKER, '1')]);

@@ -1,8 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Element } from '@xmpp/xml';
-import { startWithUsers, xml, type TestClient, type TestServer } from '../helpers/server.ts';
-import { groupchat, join, joinInstant, MUC_DOMAIN } from '../helpers/muc.ts';
+import { xml, type TestClient, type TestServer } from '../helpers/server.ts';
+import { aliceAndBobIn, groupchat, MUC_DOMAIN } from '../helpers/muc.ts';
 import { DISCO_INFO, errorOf, rawIq, STANZAS } from '../helpers/stanza.ts';
 
 // Issue 10 item 14: IQs to an occupant JID are passed on to that occupant (XEP-0045 6.6, 7.x).
@@ -17,9 +17,7 @@ let bob: TestClient;
 const seenByBob: Element[] = [];
 
 before(async () => {
-  t = await startWithUsers(['alice', 'bob', 'carol']);
-  alice = await t.login('alice');
-  bob = await t.login('bob');
+  ({ t, alice, bob } = await aliceAndBobIn(ROOM));
   // Bob's client answers disco#info (with its caps node) itself, as real clients do.
   bob.xmpp.iqCallee.get(DISCO_INFO, 'query', (ctx) => {
     const { stanza, element } = ctx as { stanza: Element; element: Element };
@@ -27,8 +25,6 @@ before(async () => {
     return xml('query', { xmlns: DISCO_INFO, node: element.attrs.node }, xml('identity', { category: 'client', type: 'pc', name: 'Bob client' }), xml('feature', { var: 'urn:example:bob' }));
   });
   bob.xmpp.iqCallee.set('urn:example:refuse', 'query', () => xml('error', { type: 'auth' }, xml('forbidden', { xmlns: STANZAS })));
-  await joinInstant(alice, `${ROOM}/Alice`);
-  await join(bob, `${ROOM}/Bob`);
 });
 after(() => t.stop());
 

@@ -1,8 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Element } from '@xmpp/xml';
-import { startWithUsers, xml, type TestClient, type TestServer } from '../helpers/server.ts';
-import { join, joinInstant, MUC_DOMAIN, MUC_USER, statusCodes } from '../helpers/muc.ts';
+import { xml, type TestClient, type TestServer } from '../helpers/server.ts';
+import { aliceAndBobIn, MUC_DOMAIN, MUC_USER, statusCodes } from '../helpers/muc.ts';
 import { errorOf } from '../helpers/stanza.ts';
 
 // Issue 10 item 5: presence probes to the room and to occupant JIDs (XEP-0045 17.3).
@@ -14,12 +14,7 @@ let alice: TestClient;
 let bob: TestClient;
 
 before(async () => {
-  t = await startWithUsers(['alice', 'bob', 'carol']);
-  alice = await t.login('alice');
-  bob = await t.login('bob');
-  // A semi-anonymous room (the default): alice, the owner, is a moderator; bob is a participant.
-  await joinInstant(alice, `${ROOM}/Alice`);
-  await join(bob, `${ROOM}/Bob`);
+  ({ t, alice, bob } = await aliceAndBobIn(ROOM));
   const away = alice.next((el) => el.is('presence') && el.attrs.from === `${ROOM}/Bob` && el.getChildText('show') === 'away');
   await bob.send(xml('presence', { to: `${ROOM}/Bob` }, xml('show', {}, 'away'), xml('status', {}, 'lunch')));
   await away;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ServerContext } from '../core/context.ts';
+import { parseJid } from '../core/jid.ts';
 import type { BatchOp, KV } from '../store/db.ts';
 import type { Session } from '../stream/session.ts';
 import { Element, xml } from '../xml/element.ts';
@@ -24,7 +25,8 @@ export function photoHash(vcard: Element): string {
  * sends (broadcast or directed, so rooms get it too) carries <x xmlns='vcard-temp:x:update'>
  * with the hash of the avatar in the user's vCard, or an empty <photo/> when there is none; a
  * client's own <x/> is replaced, since the server knows the hash. A new vCard with another
- * photo sends a fresh presence from each available resource to everyone who has its presence.
+ * photo sends a fresh presence from each available resource to everyone who has its presence,
+ * and the rooms it is in (src/muc/avatar-update.ts).
  *
  * Presence goes out synchronously (a room join must not be overtaken by the message after it),
  * so the hashes of accounts with a photo are kept in memory (40 characters each), loaded at
@@ -86,34 +88,33 @@ export class AvatarHashes {
 
   /** Replaces any client-provided update element of an available presence with the server's. */
   stamp(session: Session, stanza: Element): void {
-    if (stanza.attrs.type !== undefined) return;
-    stanza.children = stanza.children.filter((c) => typeof c === 'string' || c.name !== 'x' || c.attrs.xmlns !== VCARD_UPDATE);
-    stanza.cnode(xml('x', { xmlns: VCARD_UPDATE }, xml('photo', {}, this.get(session.jid.bare))));
+    if (stanza.attrs.type === undefined) setPhotoHash(stanza, this.get(session.jid.bare));
   }
 
   /**
-   * Each available resource sends its presence again with the new hash: as a broadcast, and to
-   * the JIDs it sent directed presence to (the rooms it is in).
+   * Each available resource broadcasts its presence again with the new hash. Rooms are told by
+   * the MUC service (`account:avatar-changed`), which knows which rooms each session is still in
+   * and under which nick: the directed-presence list also holds rooms left by a kick or an old
+   * nick, where a presence would join or rename.
    */
   private rebroadcast(bare: string): void {
+    const hash = this.get(bare);
     for (const s of this.ctx.sessions.of(bare)) {
       if (!s.available) continue;
-      const fresh = new Element('presence', {});
+      const fresh = new Element('presence', { from: s.jid.full });
       // The stored presence carries the server's delay stamp (and the old hash): both are the server's to add.
       fresh.children = s.presence!.children.filter((c) => typeof c === 'string' || c.attrs.xmlns !== NS.DELAY);
-      this.stamp(s, fresh);
-      const targets = [...s.directedPresence];
-      this.presence.outbound(s, withChildren({ from: s.jid.full }, fresh.children));
-      for (const to of targets) this.presence.outbound(s, withChildren({ from: s.jid.full, to }, fresh.children));
+      setPhotoHash(fresh, hash);
+      this.presence.outbound(s, fresh);
     }
+    this.ctx.hooks.emit('account:avatar-changed', { user: parseJid(bare)!, hash });
   }
 }
 
-/** A presence with these attributes sharing `children` (never mutated once sent). */
-function withChildren(attrs: Record<string, string>, children: Element['children']): Element {
-  const el = new Element('presence', attrs);
-  el.children = children;
-  return el;
+/** Replaces the vcard-temp:x:update children of a presence with one carrying `hash` ('' for an empty photo). */
+export function setPhotoHash(presence: Element, hash: string): void {
+  presence.children = presence.children.filter((c) => typeof c === 'string' || c.name !== 'x' || c.attrs.xmlns !== VCARD_UPDATE);
+  presence.cnode(xml('x', { xmlns: VCARD_UPDATE }, xml('photo', {}, hash)));
 }
 
 /** Stamps the avatar hash on presence from local clients; returns the hashes for the vCard feature. */

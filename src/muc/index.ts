@@ -18,6 +18,7 @@ import { installModerated } from './moderated.ts';
 import { installAffiliationNotice } from './affiliation-notice.ts';
 import { installOccupantIq } from './occupant-iq.ts';
 import { installProbe } from './probe.ts';
+import { installAvatarUpdate } from './avatar-update.ts';
 
 /** Starts the MUC service with its features; each feature is one file hooking the room events. */
 export async function installMuc(ctx: ServerContext, host: Host, domain: string): Promise<MucService> {
@@ -39,6 +40,7 @@ export async function installMuc(ctx: ServerContext, host: Host, domain: string)
   installAffiliationNotice(muc);
   installOccupantIq(muc);
   installProbe(muc);
+  installAvatarUpdate(muc);
   host.disco.addItem(domain, 'Chatrooms');
   return muc;
 }

@@ -44,12 +44,22 @@ test('presence carries the server’s avatar hash: empty without a photo, the SH
   await join(one, `${ROOM}/Alice`);
   assert.deepEqual(photos(await inRoom), ['']);
 
+  // Alice changes nick: the room must get the new hash under the new nick only (a presence to
+  // the old one would rename her back).
+  const renamed = bob.next(presenceFrom(`${ROOM}/Alicia`));
+  await one.send(xml('presence', { to: `${ROOM}/Alicia` }));
+  await renamed;
+
   // A new vCard with a photo: a fresh presence with its hash, to the other resources and to the room.
   const fresh = two.next((el) => presenceFrom(one.jid)(el) && photos(el)[0] === HASH);
-  const freshInRoom = bob.next((el) => presenceFrom(`${ROOM}/Alice`)(el) && photos(el)[0] === HASH);
+  const freshInRoom = bob.next((el) => presenceFrom(`${ROOM}/Alicia`)(el) && photos(el)[0] === HASH);
+  const sinceUpdate = bob.received.length;
   await setVcard(one, IMAGE);
   assert.deepEqual(photos(await fresh), [HASH]);
   assert.deepEqual(photos(await freshInRoom), [HASH]);
+  // Bob's own next stanza from the room comes after anything the update made the room send.
+  await bob.iq(xml('iq', { type: 'get', to: ROOM }, xml('ping', { xmlns: 'urn:xmpp:ping' })));
+  assert.ok(!bob.received.slice(sinceUpdate).some((el) => el.is('presence') && el.attrs.from === `${ROOM}/Alice`), 'no presence under the old nick');
 
   // Later presence carries it too, whatever the client puts in.
   const later = two.next(presenceFrom(one.jid));

@@ -66,7 +66,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const lifecycle = new SessionLifecycle(ctx);
   const http = new HttpServer();
   const stoppers: (() => void | Promise<void>)[] = [];
-  stoppers.push(installHostFeatures(ctx, host, lifecycle));
+  stoppers.push(await installHostFeatures(ctx, host, lifecycle));
   const muc = config.muc.domain ? await installMuc(ctx, host, config.muc.domain) : null;
   const appServer = config.appServer.domain ? await installAppServer(ctx, host, http, config.appServer.domain) : null;
   if (appServer) stoppers.push(() => appServer.stop());

@@ -17,6 +17,8 @@ export interface SessionEvents {
   'account:offline-message': { user: Jid; stanza: Element };
   /** An account and its data were deleted: caches of it must go too. */
   'account:deleted': { user: Jid };
+  /** The avatar in an account's vCard changed (XEP-0153 hash, '' for none): rooms re-send its presence. */
+  'account:avatar-changed': { user: Jid; hash: string };
   /** The first available presence of a session (offline messages are delivered then). */
   'session:available': { session: Session };
 }

@@ -7,13 +7,15 @@ import { installPresence } from './presence.ts';
 import { installRegistration } from './register.ts';
 import { installRoster } from './roster.ts';
 import { installVcard } from './vcard.ts';
+import { installAvatarHash } from './avatar-hash.ts';
 
 /** Installs the user domain's features; returns what stops their timers and drains their queues. */
-export function installHostFeatures(ctx: ServerContext, host: Host, lifecycle: SessionLifecycle): () => Promise<void> {
+export async function installHostFeatures(ctx: ServerContext, host: Host, lifecycle: SessionLifecycle): Promise<() => Promise<void>> {
   installRegistration(ctx, host, lifecycle);
-  installVcard(ctx, host);
   const rosters = installRoster(ctx, host);
-  installPresence(ctx, host, rosters);
+  const presence = installPresence(ctx, host, rosters);
+  const vcards = ctx.store.sub<string>('vcards');
+  installVcard(ctx, host, vcards, await installAvatarHash(ctx, host, presence, vcards));
   const drainOffline = installOffline(ctx, host);
   const stopPing = installPing(ctx, host);
   return async () => {

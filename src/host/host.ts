@@ -27,6 +27,8 @@ export class Host implements ClientHost {
   readonly disco: Disco;
   readonly messages: MessageDelivery;
   presence: PresenceHandler | null = null;
+  /** Rewrite a local client's presence before it is handled (src/host/avatar-hash.ts adds the avatar hash). */
+  readonly presenceStamps: ((session: Session, stanza: Element) => void)[] = [];
   preAuthRegister: (stanza: Element, conn: Connection) => Promise<Element> = async (stanza) => errorReply(stanza, 'service-unavailable');
 
   constructor(private readonly ctx: ServerContext) {
@@ -38,6 +40,7 @@ export class Host implements ClientHost {
   fromClient(session: Session, stanza: Element): void {
     const to = stanza.attrs.to as string | undefined;
     if (stanza.name === 'presence') {
+      for (const stamp of this.presenceStamps) stamp(session, stanza);
       if (this.presence) this.presence.outbound(session, stanza);
       else if (to) this.ctx.router.route(stanza);
       return;

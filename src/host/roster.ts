@@ -180,15 +180,15 @@ export function installRoster(ctx: ServerContext, host: Host): Rosters {
 
 /**
  * RFC 6121 2.5.2: removing a contact ends both directions of the subscription. The contact is
- * told (unsubscribed for their subscription or pending request, unsubscribe for ours) and, if
- * they could see our presence, gets unavailable from each of our available resources.
+ * told in the order of the RFC's example (unsubscribe for ours, then unsubscribed for theirs or
+ * their pending request); if they could see our presence, the cancellation is followed by
+ * unavailable from each of our available resources, as 3.2.2 orders it.
  */
 function cancelSubscriptions(ctx: ServerContext, userBare: string, contact: string, item: RosterItem | undefined, pendingIn: boolean): void {
-  if (hasFrom(item)) {
-    for (const s of ctx.sessions.of(userBare)) {
-      if (s.presence) ctx.router.route(xml('presence', { type: 'unavailable', from: s.jid.full, to: contact }));
-    }
-  }
-  if (hasFrom(item) || pendingIn) ctx.router.route(xml('presence', { type: 'unsubscribed', from: userBare, to: contact }));
   if (hasTo(item) || item?.ask) ctx.router.route(xml('presence', { type: 'unsubscribe', from: userBare, to: contact }));
+  if (hasFrom(item) || pendingIn) ctx.router.route(xml('presence', { type: 'unsubscribed', from: userBare, to: contact }));
+  if (!hasFrom(item)) return;
+  for (const s of ctx.sessions.of(userBare)) {
+    if (s.available) ctx.router.route(xml('presence', { type: 'unavailable', from: s.jid.full, to: contact }));
+  }
 }

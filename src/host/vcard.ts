@@ -4,10 +4,11 @@ import { StanzaError } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
 import type { Host } from './host.ts';
 import { parseFrame } from '../xml/frame-parser.ts';
+import type { KV } from '../store/db.ts';
+import type { AvatarHashes } from './avatar-hash.ts';
 
 /** XEP-0054 vcard-temp storage: clients (Converse among them) ask for it at login. */
-export function installVcard(ctx: ServerContext, host: Host): void {
-  const kv = ctx.store.sub<string>('vcards');
+export function installVcard(ctx: ServerContext, host: Host, kv: KV<string>, avatars: AvatarHashes): void {
   const limits = { maxStanzaBytes: ctx.config.limits.maxStanzaBytes, maxDepth: ctx.config.limits.maxDepth };
   host.iq.on('account', 'get', 'vCard', NS.VCARD, async ({ to }) => {
     const stored = await kv.get(to.bare);
@@ -17,7 +18,10 @@ export function installVcard(ctx: ServerContext, host: Host): void {
     if (from.bare !== to.bare) throw new StanzaError('forbidden');
     const copy = new Element('vCard', { xmlns: NS.VCARD });
     copy.children = payload.children;
-    await kv.put(to.bare, copy.toString());
+    // The avatar hash is written with the vCard, and presence with a new hash goes out once both are.
+    const avatar = avatars.record(to.bare, copy);
+    await ctx.store.batch([kv.batchPut(to.bare, copy.toString()), ...avatar.ops]);
+    avatar.written();
     return undefined;
   });
   host.disco.addFeature('server', NS.VCARD);

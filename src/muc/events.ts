@@ -44,6 +44,8 @@ export interface RoomEvents {
   'room:occupant-left': { room: Room; occupant: Occupant; reason: 'leave' | 'kick' | 'ban' | 'ghost' | 'affiliation' | 'destroy' | 'shutdown' };
   /** A ghost was found: a groupchat message to it bounced; it is removed with status 333. */
   'room:occupant-ghost': { room: Room; occupant: Occupant; jid: Jid; undelivered: Element | null };
+  /** A presence probe to the room (`nick` empty) or to an occupant JID (XEP-0045 17.3); never joins or leaves. */
+  'room:probe': { room: Room; from: Jid; nick: string };
   /** A stanza to an occupant came back with an error. */
   'room:delivery-failed': { room: Room; occupant: Occupant; jid: Jid; error: Element };
   /** An affiliation changed (saved, and present occupants updated); `present` says whether the user is in the room. */

@@ -17,6 +17,9 @@ import { installAdmin } from './admin.ts';
 import { installModerated } from './moderated.ts';
 import { installAffiliationNotice } from './affiliation-notice.ts';
 import { installOfflineMembers } from './offline-members.ts';
+import { installOccupantIq } from './occupant-iq.ts';
+import { installProbe } from './probe.ts';
+import { installAvatarUpdate } from './avatar-update.ts';
 
 /** Starts the MUC service with its features; each feature is one file hooking the room events. */
 export async function installMuc(ctx: ServerContext, host: Host, domain: string): Promise<MucService> {
@@ -37,6 +40,9 @@ export async function installMuc(ctx: ServerContext, host: Host, domain: string)
   installModerated(muc);
   installAffiliationNotice(muc);
   installOfflineMembers(muc);
+  installOccupantIq(muc);
+  installProbe(muc);
+  installAvatarUpdate(muc);
   host.disco.addItem(domain, 'Chatrooms');
   return muc;
 }

@@ -167,7 +167,8 @@ export class Room implements RoomView {
       if (current) this.leaveSession(current, from, { reason: 'leave', codes: [], presence: stanza });
       return;
     }
-    if (type !== undefined) return; // subscriptions and probes to a room are ignored
+    if (type === 'probe') return void (await this.service.hooks.fire('room:probe', { room: this, from, nick: requested && (enforceNick(requested) ?? requested) }));
+    if (type !== undefined) return; // subscriptions to a room are ignored
     if (!requested) throw new StanzaError('jid-malformed', 'a nickname is required');
     const nick = enforceNick(requested);
     if (nick === undefined) throw new StanzaError('jid-malformed', 'that nickname is not allowed (PRECIS Nickname profile, RFC 8266)');

@@ -270,14 +270,10 @@ export class MucService {
 
   private async handleRoomIq(room: Room, iq: Element, from: Jid, nick: string): Promise<void> {
     const type = iq.attrs.type as string;
-    if (type === 'result' || type === 'error') return;
+    if (type === 'result' || type === 'error') return nick ? this.roomIq.occupantResponse(room, iq, from, nick) : undefined;
     const payload = iq.children.find((c): c is Element => typeof c !== 'string');
     if (!payload) throw new StanzaError('bad-request');
-    if (nick) {
-      const handler = this.roomIq.get(`occupant-${type}`, payload);
-      if (!handler) throw new StanzaError('service-unavailable');
-      return this.reply(iq, await handler({ room, iq, payload, from }));
-    }
+    if (nick) return this.roomIq.toOccupant({ room, iq, payload, from }, nick, (result) => this.reply(iq, result));
     const handler = this.roomIq.get(type, payload);
     if (!handler) throw new StanzaError('service-unavailable');
     let sent = false;

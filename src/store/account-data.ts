@@ -16,6 +16,7 @@ export async function deleteAccount(store: Store, username: string, bare: string
     ...(await new OfflineStore(store).deleteOwnerOps(username)),
     ...(await new PushStore(store).deleteUserOps(bare)),
     store.sub<string>('vcards').batchDel(bare),
+    store.sub<string>('avatar-hashes').batchDel(bare),
     new AccountStore(store).deleteOp(username),
   ];
   await store.batch(ops);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { xml } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';
-import type { TestClient } from './server.ts';
+import { startWithUsers, type TestClient, type TestServer } from './server.ts';
 import { DATA, field, SID } from './stanza.ts';
 
 export const MUC = 'http://jabber.org/protocol/muc';
@@ -88,4 +88,17 @@ export async function say(c: TestClient, room: string, body: string): Promise<st
   const echo = c.next((el) => el.is('message') && el.attrs.type === 'groupchat' && el.getChildText('body') === body);
   await c.send(groupchat(room, body));
   return (await echo).getChild('stanza-id', SID)!.attrs.id as string;
+}
+
+/**
+ * A server with alice, bob and carol where alice created `room` (an instant room, semi-anonymous:
+ * she is its owner and a moderator) as Alice and bob joined it as Bob, a participant.
+ */
+export async function aliceAndBobIn(room: string): Promise<{ t: TestServer; alice: TestClient; bob: TestClient }> {
+  const t = await startWithUsers(['alice', 'bob', 'carol']);
+  const alice = await t.login('alice');
+  const bob = await t.login('bob');
+  await joinInstant(alice, `${room}/Alice`);
+  await join(bob, `${room}/Bob`);
+  return { t, alice, bob };
 }

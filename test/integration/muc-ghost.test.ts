@@ -181,7 +181,10 @@ test('self-ping (XEP-0410): result while joined, not-acceptable when not, item-n
   assert.equal(res.attrs.from, `${room}/Bob`);
   assert.equal(await condition(ping(carol, `${room}/Bob`)), 'not-acceptable');
   assert.equal(await condition(ping(carol, `${room}/Nobody`)), 'not-acceptable');
-  assert.equal(await condition(ping(bob, `${room}/Alice`)), 'not-acceptable');
+  // Another occupant's nick: an ordinary ping, passed on to alice's client, which answers it (issue 10 item 14).
+  const relayed = await ping(bob, `${room}/Alice`);
+  assert.equal(relayed.attrs.type, 'result');
+  assert.equal(relayed.attrs.from, `${room}/Alice`);
   assert.equal(await condition(ping(bob, `${room}/Nobody`)), 'item-not-found');
   // Another resource of Bob that is not joined is not in the room.
   const bob2 = await t.login('bob', { resource: 'other' });

@@ -26,13 +26,19 @@ export function listNotifications(app: AppServer, f: NotificationFilter): PushNo
 }
 
 /**
- * The first notification accepted from now on that matches (`since` included, so a caller
- * that listed up to an id and then waits misses none: it checks the kept ones first), or
- * null after `timeoutMs` or once `signal` aborts.
+ * The first notification accepted from now on that matches (and that `accept` takes, when
+ * given), or null after `timeoutMs` or once `signal` aborts. With `since`, the kept ones after
+ * it come first: a caller that listed up to an id and then waits misses none.
  */
-export function nextNotification(app: AppServer, f: NotificationFilter, timeoutMs: number, signal?: AbortSignal): Promise<PushNotificationRecord | null> {
+export function nextNotification(
+  app: AppServer,
+  f: NotificationFilter,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  accept: (r: PushNotificationRecord) => boolean = () => true,
+): Promise<PushNotificationRecord | null> {
   if (f.since !== undefined) {
-    const kept = listNotifications(app, f)[0];
+    const kept = listNotifications(app, f).find(accept);
     if (kept) return Promise.resolve(kept);
   }
   if (signal?.aborted) return Promise.resolve(null);
@@ -45,7 +51,7 @@ export function nextNotification(app: AppServer, f: NotificationFilter, timeoutM
     };
     const onAbort = () => done(null);
     const off = app.onNotification((r) => {
-      if (matches(r, f)) done(r);
+      if (matches(r, f) && accept(r)) done(r);
     });
     const timer = setTimeout(() => done(null), timeoutMs);
     // A wait never holds the process open by itself.

@@ -26,16 +26,17 @@ export interface ChildServer {
 /**
  * Runs `mucpush start` (or `script`, a module that starts the server the same way) as a child
  * process on free loopback ports, with `config` (merged over the defaults by the server) in a
- * temporary file: for what only another process can show (that it stays alive, its memory).
+ * temporary file (and `extraArgs` after the command's): for what only another process can show
+ * (that it stays alive, its memory, its exit).
  */
-export async function startChildServer(config: Record<string, unknown> = {}, script?: string): Promise<ChildServer> {
+export async function startChildServer(config: Record<string, unknown> = {}, script?: string, extraArgs: string[] = []): Promise<ChildServer> {
   const dir = await mkdtemp(join(tmpdir(), 'mucpush-child-'));
   const dataDir = (config['dataDir'] as string | undefined) ?? join(dir, 'data');
   const file = join(dir, 'config.json');
   await writeFile(file, JSON.stringify({ log: { level: 'info' }, ...config, dataDir }));
   const env = { ...process.env };
   delete env['MUCPUSH_CONFIG'];
-  const args = script ? ['--import', 'tsx', script, file] : [BIN, 'start', '--config', file, '--c2s-port', '0', '--http-port', '0'];
+  const args = script ? ['--import', 'tsx', script, file] : [BIN, 'start', '--config', file, '--c2s-port', '0', '--http-port', '0', ...extraArgs];
   const child = spawn(process.execPath, args, { cwd: script ? ROOT : dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];

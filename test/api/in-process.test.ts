@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,4 +117,10 @@ test('after stop() nothing of the server keeps the process alive: a script ends 
   assert.equal(code, 0, stderr);
   // A bound, not a benchmark: a leftover timer or socket would hold it for seconds.
   assert.ok(at - (await stoppedAt) < 1000, `exited ${at - (await stoppedAt)} ms after stop()`);
+});
+
+test('the README shows readme-example.test.ts exactly as it runs', async () => {
+  const root = new URL('../../', import.meta.url);
+  const [readme, example] = await Promise.all([readFile(new URL('README.md', root), 'utf8'), readFile(new URL('test/api/readme-example.test.ts', root), 'utf8')]);
+  assert.ok(readme.includes('```ts\n' + example + '```'), 'README.md embeds test/api/readme-example.test.ts verbatim');
 });

@@ -5,7 +5,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { PushNotificationRecord } from './appserver/app-server.ts';
 import { listNotifications, nextNotification, type NotificationFilter } from './appserver/inspection.ts';
 import { credentialsFor } from './cli/adduser.ts';
@@ -28,7 +28,7 @@ type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unk
 export interface StartOptions {
   /** The served domain (default `localhost`); the MUC and push services follow it. */
   domain?: string;
-  /** Data folder to use and keep. Default: a new temporary folder, removed by `stop()`. */
+  /** Data folder to use and keep (as `config.dataDir` would). Default: a new temporary folder, removed by `stop()`. */
   dataDir?: string;
   /** Rooms open without the owner's configuration form (muc.unlockedByDefault). Default true. */
   unlockedRooms?: boolean;
@@ -75,15 +75,16 @@ export interface MucpushServer {
 
 /** Starts a server for a test; see `StartOptions` for the defaults. */
 export async function startServer(options: StartOptions = {}): Promise<MucpushServer> {
-  const ephemeral = options.dataDir === undefined;
-  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'mucpush-')));
+  const given = options.dataDir ?? options.config?.dataDir;
+  const ephemeral = given === undefined;
+  const dataDir = given ?? (await mkdtemp(join(tmpdir(), 'mucpush-')));
   const base = defaultConfig();
-  base.dataDir = dataDir;
   base.c2s.host = base.http.host = '127.0.0.1';
   base.c2s.port = base.http.port = 0;
   base.muc.unlockedByDefault = true;
   base.log.level = 'silent';
   const raw = structuredClone(options.config ?? {}) as DeepPartial<Config>;
+  raw.dataDir = resolve(dataDir);
   if (options.domain !== undefined) raw.domain = options.domain;
   if (options.unlockedRooms !== undefined) raw.muc = { ...raw.muc, unlockedByDefault: options.unlockedRooms };
   if (options.logLevel !== undefined) raw.log = { ...raw.log, level: options.logLevel };
@@ -144,8 +145,8 @@ export async function startServer(options: StartOptions = {}): Promise<MucpushSe
     pushDomain: config.appServer.domain,
     ports: running.ports,
     urls: { xmpp: `xmpp://127.0.0.1:${running.ports.c2s}`, websocket: `ws://127.0.0.1:${running.ports.http}/xmpp-websocket` },
-    dataDir,
-    certFile: config.tls.certFile === null ? selfSignedPaths(dataDir).cert : null,
+    dataDir: config.dataDir,
+    certFile: config.tls.certFile === null ? selfSignedPaths(config.dataDir).cert : null,
     config,
     addUser,
     push,

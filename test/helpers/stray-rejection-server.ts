@@ -3,7 +3,8 @@
 // whether the process survives it. Usage: node --import tsx this-file.ts CONFIG_FILE
 import { start } from '../../src/cli/start.ts';
 
-await start({ config: process.argv[2], c2sPort: 0, httpPort: 0 });
+// Installed before the `listening` line can be written: a test signals as soon as it reads it.
 process.on('SIGUSR2', () => {
   void Promise.reject(new Error('stray rejection for the test'));
 });
+await start({ config: process.argv[2], c2sPort: 0, httpPort: 0 });

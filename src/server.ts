@@ -16,7 +16,7 @@ import type { Connection } from './transport/connection.ts';
 import { C2sStream } from './stream/c2s.ts';
 import { SessionLifecycle } from './stream/lifecycle.ts';
 import { AddressLimit } from './core/address-limit.ts';
-import { streamErrorElement } from './xml/errors.ts';
+import { StreamError, streamErrorElement } from './xml/errors.ts';
 import { Host } from './host/host.ts';
 import { installHostFeatures } from './host/features.ts';
 import { installMuc } from './muc/index.ts';
@@ -76,7 +76,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const tlsMaterial = configuredTls ?? (await loadOrCreateSelfSigned(config));
   const secureContext = createSecureContext(tlsMaterial);
   const throttle = new AddressLimit(config.limits.authFailuresPerMinute);
-  const track = (conn: Connection) => void new C2sStream(conn, { ctx, host, lifecycle, throttle });
+  const open = new Set<C2sStream>();
+  const track = (conn: Connection) => void new C2sStream(conn, { ctx, host, lifecycle, throttle, open });
   const tcpOpts: TcpOptions = { ...config.limits, secureContext, tlsMaterial };
   const servers: net.Server[] = [];
   servers.push(await listenTcp(config.c2s.host, config.c2s.port, tcpOpts, false, track));
@@ -110,6 +111,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         session.connection?.closeStream();
         lifecycle.close(session, 'server shutdown');
       }
+      // Connections with no session yet (or no more) are ended too: none is left holding the process.
+      for (const stream of [...open]) stream.fail(new StreamError('system-shutdown'));
       ws.close();
       // Let the session:closed handlers queued above run, then the services drain their writes
       // (offline messages of closing sessions among them) before storage goes away.

@@ -17,6 +17,12 @@ export interface PushNotificationRecord {
   'message-count': number;
   'last-message-sender': string | null;
   'last-message-body': string | null;
+  /** Its sequence number: increasing in arrival order (from 1 at each start), the SSE event id and the `since` cursor. */
+  id: number;
+  /** The account of this server it was for (its bare JID); null for a publish from another server. */
+  account: string | null;
+  /** The room it was about (its bare JID), when a room message caused it; else null. */
+  room: string | null;
 }
 
 export interface AppServerStats {
@@ -27,7 +33,7 @@ export interface AppServerStats {
 }
 
 /** Who publishes: this server's push service for a registration's account, or an iq with its publish-options secret. */
-type Publisher = { owner: string } | { secret: string | null };
+type Publisher = { owner: string; room: string | null } | { secret: string | null };
 
 const PUBSUB_ERRORS = 'http://jabber.org/protocol/pubsub#errors';
 const hash = (secret: string) => createHash('sha256').update(secret).digest();
@@ -40,9 +46,8 @@ interface NodeState {
   secretHash: Buffer | null | undefined;
   /** While the node's first publish (or its claim) is being stored: later publishes are kept after it. */
   creating: Promise<unknown> | null;
-  /** Kept notifications, oldest first, and their sequence numbers (arrival order). */
+  /** Kept notifications, oldest first. */
   records: PushNotificationRecord[];
-  seqs: number[];
   /** The start of each record's JSON: `{"node":...`. */
   jsonHead: string;
 }
@@ -93,6 +98,8 @@ export class AppServer implements LocalAppServer {
   private readonly fromJson = new JsonMemo();
   private readonly senderJson = new JsonMemo();
   private readonly bodyJson = new JsonMemo();
+  private readonly accountJson = new JsonMemo();
+  private readonly roomJson = new JsonMemo();
   /** Item ids: unique across restarts without a random draw per publish. */
   private readonly idPrefix = `${randomBytes(6).toString('base64url')}-`;
 
@@ -109,7 +116,7 @@ export class AppServer implements LocalAppServer {
   }
 
   private nodeState(node: string, stored: AppServerNodeRecord): NodeState {
-    return { node, stored, secretHash: undefined, creating: null, records: [], seqs: [], jsonHead: `{"node":${JSON.stringify(node)}` };
+    return { node, stored, secretHash: undefined, creating: null, records: [], jsonHead: `{"node":${JSON.stringify(node)}` };
   }
 
   /** Called for every accepted notification; returns what unsubscribes. */
@@ -121,23 +128,34 @@ export class AppServer implements LocalAppServer {
   /** The notifications kept for a node (or for every node), oldest first. */
   notifications(node?: string): PushNotificationRecord[] {
     if (node !== undefined) return this.nodes.get(node)?.records.slice() ?? [];
-    const all: { seq: number; record: PushNotificationRecord }[] = [];
-    for (const k of this.nodes.values()) for (let i = 0; i < k.records.length; i++) all.push({ seq: k.seqs[i]!, record: k.records[i]! });
-    return all.sort((a, b) => a.seq - b.seq).map((e) => e.record);
+    const all: PushNotificationRecord[] = [];
+    for (const k of this.nodes.values()) all.push(...k.records);
+    return all.sort((a, b) => a.id - b.id);
+  }
+
+  /** Forgets the kept notifications of a node (or of every node); ids go on increasing. Returns how many. */
+  clear(node?: string): number {
+    let n = 0;
+    for (const state of node === undefined ? this.nodes.values() : [this.nodes.get(node)]) {
+      if (!state) continue;
+      n += state.records.length;
+      state.records = [];
+    }
+    return n;
   }
 
   /**
    * A notification from this server's own push dispatcher: what an iq publish would carry,
-   * without the iq (see `LocalAppServer`). Null means accepted; else the error the publish
-   * would have been answered with.
+   * without the iq (see `LocalAppServer`), for `owner` and about `room` (or null). Null means
+   * accepted; else the error the publish would have been answered with.
    */
-  publishLocal(owner: string, from: string, node: string, count: number, sender: string | null, body: string | null): StanzaError | null | Promise<StanzaError | null> {
+  publishLocal(owner: string, from: string, node: string, count: number, sender: string | null, body: string | null, room: string | null): StanzaError | null | Promise<StanzaError | null> {
     if (from !== this.lastFrom) {
       this.lastFrom = from;
       this.lastFromNorm = parseJid(from)?.full ?? from;
     }
     try {
-      return this.settled(this.accept(node, this.lastFromNorm, { owner }, count, sender, body));
+      return this.settled(this.accept(node, this.lastFromNorm, { owner, room }, count, sender, body));
     } catch (err) {
       return this.failure(err);
     }
@@ -257,7 +275,7 @@ export class AppServer implements LocalAppServer {
       // A registration of that account exists, so it enabled this node here (perhaps before nodes had owners).
       const owned = this.claimed(node, by.owner);
       if (!owned) throw this.refuse('forbidden', 'this push node belongs to another account');
-      const keep = () => this.keep(owned, from, count, sender, body);
+      const keep = () => this.keep(owned, from, count, sender, body, by.owner, by.room);
       return owned.creating ? owned.creating.then(keep) : keep();
     }
     const secret = by.secret;
@@ -288,7 +306,7 @@ export class AppServer implements LocalAppServer {
     return this.keep(state, from, count, sender, body);
   }
 
-  private keep(state: NodeState, from: string, count: number, sender: string | null, body: string | null): number {
+  private keep(state: NodeState, from: string, count: number, sender: string | null, body: string | null, account: string | null = null, room: string | null = null): number {
     const now = Date.now();
     if (now !== this.lastMs) {
       this.lastMs = now;
@@ -301,21 +319,20 @@ export class AppServer implements LocalAppServer {
       'message-count': count,
       'last-message-sender': sender,
       'last-message-body': body,
+      id: ++this.seq,
+      account,
+      room,
     };
-    const seq = ++this.seq;
+    const seq = record.id;
     state.records.push(record);
-    state.seqs.push(seq);
     const max = Math.max(1, this.ctx.config.appServer.keepPerNode);
-    while (state.records.length > max) {
-      state.records.shift();
-      state.seqs.shift();
-    }
+    while (state.records.length > max) state.records.shift();
     this.stats.received++;
     if (this.listeners.size === 0) return seq;
     // JSON.stringify(record), piece by piece: the node's and the message's parts are made once.
     const json =
       typeof from === 'string'
-        ? `${state.jsonHead},"time":"${record.time}","from":${this.fromJson.of(from)},"message-count":${JSON.stringify(count)},"last-message-sender":${this.senderJson.of(sender)},"last-message-body":${this.bodyJson.of(body)}}`
+        ? `${state.jsonHead},"time":"${record.time}","from":${this.fromJson.of(from)},"message-count":${JSON.stringify(count)},"last-message-sender":${this.senderJson.of(sender)},"last-message-body":${this.bodyJson.of(body)},"id":${seq},"account":${this.accountJson.of(account)},"room":${this.roomJson.of(room)}}`
         : JSON.stringify(record);
     for (const l of this.listeners) {
       try {

@@ -24,6 +24,7 @@ export interface ConfigOptions {
   c2sPort?: number;
   httpPort?: number;
   host?: string;
+  unlockedRooms?: boolean;
 }
 
 /** commander argument parser for a TCP port. */
@@ -50,6 +51,7 @@ export async function resolveConfig(opts: ConfigOptions): Promise<{ config: Conf
   if (opts.c2sPort !== undefined) flags.c2sPort = opts.c2sPort;
   if (opts.httpPort !== undefined) flags.httpPort = opts.httpPort;
   if (opts.host !== undefined) flags.host = opts.host;
+  if (opts.unlockedRooms !== undefined) flags.unlockedRooms = opts.unlockedRooms;
   const envFile = process.env[CONFIG_ENV];
   return loadConfig({
     ...(opts.config !== undefined ? { file: opts.config } : envFile ? { optionalFile: envFile } : {}),

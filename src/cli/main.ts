@@ -43,6 +43,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--c2s-port <port>', 'client port (overrides c2s.port; 0 picks a free port)').argParser(parsePort))
     .addOption(new Option('--http-port <port>', 'HTTP/WebSocket port (overrides http.port; 0 picks a free port)').argParser(parsePort))
     .addOption(new Option('--host <address>', 'listen address for c2s and http (overrides c2s.host and http.host)').argParser(nonEmpty))
+    .addOption(new Option('--ephemeral', 'use a new temporary data folder, removed on exit (for tests; not with --data-dir)').conflicts('dataDir'))
+    .addOption(new Option('--unlocked-rooms', 'new rooms open without the configuration form (sets muc.unlockedByDefault)'))
     .action(start);
 
   program

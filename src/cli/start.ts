@@ -1,19 +1,37 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createLogger, flushLogger } from '../core/logger.ts';
 import { installRejectionHandler } from '../core/unhandled.ts';
 import { resolveConfig, type ConfigOptions } from './common.ts';
 
+export interface StartOptions extends ConfigOptions {
+  /** `--ephemeral`: a new temporary data folder, removed when the process exits. */
+  ephemeral?: boolean;
+}
+
 /** Seconds `stop()` may take after a signal before the process exits anyway. */
 const STOP_TIMEOUT_MS = 15_000;
+
+/** A new temporary data folder, removed at exit (however the process exits, `process.exit` included). */
+function ephemeralDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mucpush-ephemeral-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 /**
  * `mucpush start`: starts the server, logs one `listening` line with the bound ports, and on
  * SIGTERM/SIGINT stops it and exits 0 (a second signal exits at once with status 1).
  */
-export async function start(opts: ConfigOptions): Promise<void> {
+export async function start(opts: StartOptions): Promise<void> {
   const { config, file } = await resolveConfig(opts);
+  // Made once the configuration is known to be valid: a bad one leaves nothing behind.
+  if (opts.ephemeral) config.dataDir = ephemeralDataDir();
   const logger = createLogger(config.log.level);
   installRejectionHandler(logger);
   logger.debug({ configFile: file, dataDir: config.dataDir }, 'configuration loaded');
+  if (opts.ephemeral) logger.info({ dataDir: config.dataDir }, 'ephemeral data folder: removed on exit');
   // Imported here so the admin commands never load the server.
   const { startServer } = await import('../server.ts');
   let server;
@@ -24,10 +42,6 @@ export async function start(opts: ConfigOptions): Promise<void> {
     throw err;
   }
   const running = server;
-  logger.info(
-    { c2s: running.ports.c2s, http: running.ports.http, directTls: running.ports.directTls, domain: config.domain },
-    'listening',
-  );
 
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -57,4 +71,10 @@ export async function start(opts: ConfigOptions): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // Only now: a supervisor that signals as soon as it reads this line finds the handlers in place
+  // (the line is written off the main thread, which may not have run on yet).
+  logger.info(
+    { c2s: running.ports.c2s, http: running.ports.http, directTls: running.ports.directTls, domain: config.domain },
+    'listening',
+  );
 }

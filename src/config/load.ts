@@ -33,6 +33,8 @@ export interface ConfigFlags {
   httpPort?: number;
   /** Listen address for both c2s and http (`0.0.0.0` in containers). */
   host?: string;
+  /** `--unlocked-rooms`: muc.unlockedByDefault. */
+  unlockedRooms?: boolean;
 }
 
 export interface ValidateOptions {
@@ -572,6 +574,7 @@ export function applyFlags(config: Config, flags: ConfigFlags): Config {
       errors.push(`--host: must be an IP address or host name (got ${describe(flags.host)})`);
     }
   }
+  if (flags.unlockedRooms) c.muc.unlockedByDefault = true;
   if (errors.length === 0) crossCheck(c, (_fields, message) => errors.push(message));
   if (errors.length > 0) throw new ConfigError(errors);
   return c;

@@ -43,7 +43,8 @@ export function installAccountListener(ctx: ServerContext, muc: MucService | nul
     const sender = from ? (groupish ? from.full : from.bare) : null;
     const regs = registrations.forAccount(user);
     if (regs.length === 0) return;
-    const content = PushContent.of(ctx.config.push, domain, sender, body, true);
+    // A mention in a room (or a private message through one) is about that room.
+    const content = PushContent.of(ctx.config.push, domain, sender, body, true, groupish && from ? from.bare : null);
     for (const reg of regs) dispatcher.push(reg, content, count);
   };
 

@@ -36,7 +36,7 @@ export type PushOutcome = { registration: PushRegistration; outcome: 'result' | 
  */
 export interface LocalAppServer {
   readonly domain: string;
-  publishLocal(owner: string, from: string, node: string, count: number, sender: string | null, body: string | null): StanzaError | null | Promise<StanzaError | null>;
+  publishLocal(owner: string, from: string, node: string, count: number, sender: string | null, body: string | null, room: string | null): StanzaError | null | Promise<StanzaError | null>;
   /**
    * An account of this server enables push on this app server with this node: the node becomes
    * that account's (only its registrations publish to it from then on). Null when it is (or
@@ -162,7 +162,7 @@ export class PushDispatcher {
     if (local && reg.jid === local.domain) {
       let answer: StanzaError | null | Promise<StanzaError | null>;
       try {
-        answer = local.publishLocal(reg.user, content.from, reg.node, count, content.sender, content.body);
+        answer = local.publishLocal(reg.user, content.from, reg.node, count, content.sender, content.body, content.room);
       } catch (err) {
         answer = err instanceof StanzaError ? err : this.internalError(err);
       }

@@ -54,7 +54,7 @@ export function installMucListener(ctx: ServerContext, muc: MucService, registra
       if (present.has(bare)) continue;
       const count = unread.bump(room.jid.bare, bare, stanzaId);
       if (policy === 'mentions' && !mentions(stanza, body, { nick, bare, room: room.jid.bare })) continue;
-      content ??= PushContent.of(ctx.config.push, room.jid.domain, sender, body, true);
+      content ??= PushContent.of(ctx.config.push, room.jid.domain, sender, body, true, room.jid.bare);
       send(regs, stanzaId, content, count);
     }
   });
@@ -70,7 +70,7 @@ export function installMucListener(ctx: ServerContext, muc: MucService, registra
     if (regs.length === 0) return;
     const stanzaId = stanzaIdOf(undelivered, room.jid.bare);
     const count = unread.bump(room.jid.bare, occupant.bare, stanzaId);
-    send(regs, stanzaId, PushContent.of(ctx.config.push, room.jid.domain, sender, body, true), count);
+    send(regs, stanzaId, PushContent.of(ctx.config.push, room.jid.domain, sender, body, true, room.jid.bare), count);
   });
 
   // Back in the room (joined, or a session resumed): nothing is unread any more.

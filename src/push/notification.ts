@@ -41,13 +41,15 @@ export class PushContent {
     readonly sender: string | null,
     /** `last-message-body`, or null when not sent. */
     readonly body: string | null,
+    /** The room (bare JID) whose message this is about, or null; never sent, told to the built-in app server's inspection. */
+    readonly room: string | null = null,
   ) {}
 
   /** The content of one message under the server's privacy settings (see `summarize`). */
-  static of(config: Config['push'], from: string, sender: string | null, body: string | null, important: boolean): PushContent {
+  static of(config: Config['push'], from: string, sender: string | null, body: string | null, important: boolean, room: string | null = null): PushContent {
     const s = summarize(config, 0, sender, body, important);
     // Empty values are left out of the form, so the app server sees null either way.
-    return new PushContent(from, s.lastMessageSender || null, s.lastMessageBody || null);
+    return new PushContent(from, s.lastMessageSender || null, s.lastMessageBody || null, room);
   }
 
   summary(count: number): PushSummary {

@@ -26,6 +26,8 @@ export interface StreamDeps {
   lifecycle: SessionLifecycle;
   /** Failed logins per address (src/core/address-limit.ts). */
   throttle: AddressLimit;
+  /** The streams whose connection is open (each adds itself, and leaves once closed): the server ends them at shutdown. */
+  open?: Set<C2sStream>;
 }
 
 /** RFC 6120 6.4.5 asks for 2 to 5 retries on one stream; the third failure closes it. */
@@ -52,6 +54,7 @@ export class C2sStream implements ConnectionHandler {
     private readonly deps: StreamDeps,
   ) {
     conn.setHandler(this);
+    deps.open?.add(this);
     const t = deps.ctx.config.limits.authTimeoutSeconds;
     this.authTimer = setTimeout(() => this.fail(new StreamError('connection-timeout', 'authentication and binding took too long')), t * 1000);
     this.authTimer.unref();
@@ -396,6 +399,7 @@ export class C2sStream implements ConnectionHandler {
 
   closed(): void {
     clearTimeout(this.authTimer);
+    this.deps.open?.delete(this);
     this.phase = 'closed';
     const session = this.session;
     this.session = null;

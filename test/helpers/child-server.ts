@@ -26,17 +26,18 @@ export interface ChildServer {
 /**
  * Runs `mucpush start` (or `script`, a module that starts the server the same way) as a child
  * process on free loopback ports, with `config` (merged over the defaults by the server) in a
- * temporary file: for what only another process can show (that it stays alive, its memory).
- * `bin` runs another copy of mucpush (the files a Docker image holds).
+ * temporary file: for what only another process can show (that it stays alive, its memory, its
+ * exit). `opts.bin` runs another copy of mucpush (the files a Docker image holds); `opts.args`
+ * come after the command's own.
  */
-export async function startChildServer(config: Record<string, unknown> = {}, script?: string, bin = BIN): Promise<ChildServer> {
+export async function startChildServer(config: Record<string, unknown> = {}, script?: string, opts: { bin?: string; args?: string[] } = {}): Promise<ChildServer> {
   const dir = await mkdtemp(join(tmpdir(), 'mucpush-child-'));
   const dataDir = (config['dataDir'] as string | undefined) ?? join(dir, 'data');
   const file = join(dir, 'config.json');
   await writeFile(file, JSON.stringify({ log: { level: 'info' }, ...config, dataDir }));
   const env = { ...process.env };
   delete env['MUCPUSH_CONFIG'];
-  const args = script ? ['--import', 'tsx', script, file] : [bin, 'start', '--config', file, '--c2s-port', '0', '--http-port', '0'];
+  const args = script ? ['--import', 'tsx', script, file] : [opts.bin ?? BIN, 'start', '--config', file, '--c2s-port', '0', '--http-port', '0', ...(opts.args ?? [])];
   const child = spawn(process.execPath, args, { cwd: script ? ROOT : dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];

@@ -116,3 +116,49 @@ export async function waitHttpNotifications(t: TestServer, node: string, n: numb
     await sleep(25);
   }
 }
+
+/** One Server-Sent Event: its `id:` (null when none) and its `data:` parsed as JSON. */
+export interface SseEvent {
+  id: string | null;
+  data: HttpNotification;
+}
+
+/** Opens `/push/events` and reads its events as they come; `close()` ends the request. */
+export async function openEvents(t: TestServer, query = '', headers: Record<string, string> = {}) {
+  const abort = new AbortController();
+  const res = await fetch(`http://127.0.0.1:${t.server.ports.http}/push/events${query}`, { headers, signal: abort.signal });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  const events: SseEvent[] = [];
+  let text = '';
+  return {
+    res,
+    events,
+    /** Resolves once `n` events in all have arrived (rejects after `timeoutMs`). */
+    async until(n: number, timeoutMs = 5000): Promise<SseEvent[]> {
+      const timer = setTimeout(() => abort.abort(), timeoutMs);
+      try {
+        while (events.length < n) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += decoder.decode(value, { stream: true });
+          let cut: number;
+          while ((cut = text.indexOf('\n\n')) !== -1) {
+            const lines = text.slice(0, cut).split('\n');
+            text = text.slice(cut + 2);
+            const data = lines.find((l) => l.startsWith('data: '));
+            const id = lines.find((l) => l.startsWith('id: '));
+            if (data) events.push({ id: id ? id.slice(4) : null, data: JSON.parse(data.slice(6)) as HttpNotification });
+          }
+        }
+      } catch (err) {
+        if (!abort.signal.aborted) throw err;
+      } finally {
+        clearTimeout(timer);
+      }
+      if (events.length < n) throw new Error(`expected ${n} events, got ${events.length}`);
+      return events;
+    },
+    close: () => abort.abort(),
+  };
+}

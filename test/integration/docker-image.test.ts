@@ -70,7 +70,7 @@ test('the image (Dockerfile copies + npm ci --omit=dev) serves the demo page wit
       return;
     }
 
-    const server = await startChildServer({}, undefined, join(app, 'bin', 'mucpush.js'));
+    const server = await startChildServer({}, undefined, { bin: join(app, 'bin', 'mucpush.js') });
     try {
       const base = `http://127.0.0.1:${server.ports.http}`;
       const page = await fetch(`${base}/`);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sleep, startWithUsers, type TestClient, type TestServer } from '../helpers/server.ts';
-import { httpNotifications, publishIq, waitHttpNotifications, type HttpNotification } from '../helpers/push.ts';
+import { httpNotifications, openEvents, publishIq, waitHttpNotifications, type HttpNotification } from '../helpers/push.ts';
 import { condition } from '../helpers/stanza.ts';
 
 /** A webhook receiver that fails the first `failures` requests with 503. */
@@ -73,40 +73,24 @@ test('HTTP keeps the last appServer.keepPerNode notifications per node, newest l
   for (let i = 1; i <= 5; i++) await alice.iq(publish('kept', { count: i, body: `m${i}` }));
   const list = await httpNotifications(t, 'kept');
   assert.deepEqual(list.map((n) => n['message-count']), [3, 4, 5]);
-  assert.deepEqual(Object.keys(list[0]!).sort(), ['from', 'last-message-body', 'last-message-sender', 'message-count', 'node', 'time']);
+  assert.deepEqual(Object.keys(list[0]!).sort(), ['account', 'from', 'id', 'last-message-body', 'last-message-sender', 'message-count', 'node', 'room', 'time']);
+  // Published by another server's user (here an iq): no account or room of this server.
+  assert.equal(list[0]!.account, null);
+  assert.equal(list[0]!.room, null);
   assert.equal(list[0]!['last-message-sender'], null);
   const res = await fetch(`http://127.0.0.1:${t.server.ports.http}/push/notifications?node=kept`, { method: 'POST' });
   assert.equal(res.status, 405);
 });
 
 test('GET /push/events streams new notifications as Server-Sent Events', async () => {
-  const ac = new AbortController();
-  const res = await fetch(`http://127.0.0.1:${t.server.ports.http}/push/events?node=sse`, { signal: ac.signal });
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  const events: HttpNotification[] = [];
-  const reading = (async () => {
-    while (events.length < 2) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-      let cut: number;
-      while ((cut = text.indexOf('\n\n')) !== -1) {
-        const block = text.slice(0, cut);
-        text = text.slice(cut + 2);
-        const data = block.split('\n').find((l) => l.startsWith('data: '));
-        if (data) events.push(JSON.parse(data.slice(6)) as HttpNotification);
-      }
-    }
-  })();
+  const sse = await openEvents(t, '?node=sse');
+  assert.equal(sse.res.status, 200);
+  assert.match(sse.res.headers.get('content-type') ?? '', /^text\/event-stream/);
   await alice.iq(publish('not-this-one', { body: 'filtered out' }));
   await alice.iq(publish('sse', { body: 'live 1' }));
   await alice.iq(publish('sse', { body: 'live 2', count: 2 }));
-  await reading;
-  ac.abort();
+  const events = (await sse.until(2)).map((e) => e.data);
+  sse.close();
   assert.deepEqual(events.map((e) => [e.node, e['last-message-body'], e['message-count']]), [['sse', 'live 1', 1], ['sse', 'live 2', 2]]);
 });
 

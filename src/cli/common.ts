@@ -25,6 +25,7 @@ export interface ConfigOptions {
   c2sPort?: number;
   httpPort?: number;
   host?: string;
+  logLevel?: string;
 }
 
 /** commander argument parser for a TCP port. */
@@ -51,6 +52,7 @@ export async function resolveConfig(opts: ConfigOptions): Promise<{ config: Conf
   if (opts.c2sPort !== undefined) flags.c2sPort = opts.c2sPort;
   if (opts.httpPort !== undefined) flags.httpPort = opts.httpPort;
   if (opts.host !== undefined) flags.host = opts.host;
+  if (opts.logLevel !== undefined) flags.logLevel = opts.logLevel;
   const envFile = process.env[CONFIG_ENV];
   return loadConfig({
     ...(opts.config !== undefined ? { file: opts.config } : envFile ? { optionalFile: envFile } : {}),

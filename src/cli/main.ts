@@ -43,6 +43,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--c2s-port <port>', 'client port (overrides c2s.port; 0 picks a free port)').argParser(parsePort))
     .addOption(new Option('--http-port <port>', 'HTTP/WebSocket port (overrides http.port; 0 picks a free port)').argParser(parsePort))
     .addOption(new Option('--host <address>', 'listen address for c2s and http (overrides c2s.host and http.host)').argParser(nonEmpty))
+    .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (overrides log.level)'))
     .action(start);
 
   program

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseJid } from '../core/jid.ts';
 import { defaultAppServerDomain, defaultConfig, defaultMucDomain } from './defaults.ts';
-import type { Config } from './types.ts';
+import { LOG_LEVELS, type Config, type LogLevel } from './types.ts';
 
 /** An invalid configuration: `errors` holds one message per problem, each naming its field. */
 export class ConfigError extends Error {
@@ -32,6 +32,8 @@ export interface ConfigFlags {
   httpPort?: number;
   /** Listen address for both c2s and http (`0.0.0.0` in containers). */
   host?: string;
+  /** Overrides `log.level`. */
+  logLevel?: string;
 }
 
 export interface ValidateOptions {
@@ -322,7 +324,7 @@ const schema: Schema<Config> = {
     httpToken: nullable(token, 'a string of 16 or more visible ASCII characters'),
   },
   log: {
-    level: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+    level: oneOf(...LOG_LEVELS),
   },
 };
 
@@ -503,6 +505,10 @@ export function applyFlags(config: Config, flags: ConfigFlags): Config {
     } else {
       errors.push(`--host: must be an IP address or host name (got ${describe(flags.host)})`);
     }
+  }
+  if (flags.logLevel !== undefined) {
+    if ((LOG_LEVELS as readonly string[]).includes(flags.logLevel)) c.log.level = flags.logLevel as LogLevel;
+    else errors.push(`--log-level: must be one of ${LOG_LEVELS.join(', ')} (got ${describe(flags.logLevel)})`);
   }
   if (errors.length === 0) crossCheck(c, errors);
   if (errors.length > 0) throw new ConfigError(errors);

@@ -62,7 +62,7 @@ export function installRegistration(ctx: ServerContext, host: Host, lifecycle: S
         slot();
         throw err;
       }
-      ctx.log.info({ username }, 'account registered in-band');
+      ctx.log.info({ username, address: conn.remoteAddress }, `account ${username}@${ctx.config.domain} registered in-band from ${conn.remoteAddress}`);
       return reply();
     } catch (err) {
       if (err instanceof StanzaError) return errorReply(iq, err);

@@ -45,6 +45,7 @@ export class SessionLifecycle implements SessionObserver {
   close(session: Session, reason: string): void {
     if (session.state === 'closed') return;
     session.state = 'closed';
+    session.closeReason = reason;
     if (session.sm?.hibernationTimer) clearTimeout(session.sm.hibernationTimer);
     session.connection = null;
     this.ctx.sessions.remove(session);

@@ -38,6 +38,8 @@ export const sharedDeliveries = new WeakMap<Element, Session[]>();
 /** A bound resource of a local account. Survives its connection while hibernated. */
 export class Session {
   state: SessionState = 'active';
+  /** Why the server ended it (set by SessionLifecycle.close), for the disconnection log line. */
+  closeReason: string | null = null;
   connection: Connection | null;
   /** The last available presence broadcast by the client; null while unavailable. */
   presence: Element | null = null;

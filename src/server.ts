@@ -24,6 +24,8 @@ import { installDemoPage } from './demo/page.ts';
 import type { MucService } from './muc/service.ts';
 import { installPush, type PushService } from './push/index.ts';
 import { installAppServer, type AppServer } from './appserver/index.ts';
+import { requestGuard, resolveHttpToken } from './appserver/http-token.ts';
+import { installMetrics } from './ops/metrics.ts';
 
 export interface RunningServer {
   ports: { c2s: number; http: number; directTls: number | null };
@@ -65,10 +67,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const stoppers: (() => void | Promise<void>)[] = [];
   stoppers.push(installHostFeatures(ctx, host, lifecycle));
   const muc = config.muc.domain ? await installMuc(ctx, host, config.muc.domain) : null;
-  const appServer = config.appServer.domain ? await installAppServer(ctx, host, http, config.appServer.domain) : null;
+  // One rule for every view that shows what users do: push inspection and /metrics.
+  const guard = requestGuard(await resolveHttpToken(config, log));
+  const appServer = config.appServer.domain ? await installAppServer(ctx, host, http, config.appServer.domain, guard) : null;
   if (appServer) stoppers.push(() => appServer.stop());
   const push = await installPush(ctx, host, muc, appServer?.app ?? null);
   stoppers.push(() => push.stop());
+  stoppers.push(installMetrics({ ctx, traffic: lifecycle.traffic, muc, push, appServer: appServer?.app ?? null }, http, guard));
 
   const tlsMaterial = await loadTlsMaterial(config);
   const secureContext = createSecureContext(tlsMaterial);

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { HttpServer } from '../transport/http.ts';
 import type { AppServer, PushNotificationRecord } from './app-server.ts';
-import { tokenCheck } from './http-token.ts';
+import type { RequestGuard } from './http-token.ts';
 
 // No CORS header: these bodies name room occupants (and carry message bodies with
 // `push.withBody`); only same-origin pages (the demo) and non-browser clients read them.
@@ -23,17 +23,10 @@ const HEARTBEAT_MS = 15_000;
  * - `GET /push/notifications?node=NODE`: the node's kept notifications, JSON, newest last
  *   (without `node`: every node's, in arrival order);
  * - `GET /push/events[?node=NODE]`: Server-Sent Events, one `data:` JSON record per new one.
- * With a `token` (see `resolveHttpToken`) both need it, as `Authorization: Bearer` or `?token=`.
+ * Both pass `allowed` first (the token of `resolveHttpToken`, when one is needed).
  */
-export function installAppServerHttp(app: AppServer, httpServer: HttpServer, token: string | null): () => void {
+export function installAppServerHttp(app: AppServer, httpServer: HttpServer, allowed: RequestGuard): () => void {
   const streams = new Set<http.ServerResponse>();
-  const check = token === null ? null : tokenCheck(token);
-  /** False (and the request answered 401) when a token is needed and not given. */
-  const allowed = (req: http.IncomingMessage, res: http.ServerResponse, url: URL): boolean => {
-    if (!check || check(req, url)) return true;
-    json(res, 401, { error: 'a token is required: Authorization: Bearer TOKEN, or ?token=TOKEN' }, { 'www-authenticate': 'Bearer realm="mucpush push inspection"' });
-    return false;
-  };
 
   httpServer.route('/push/notifications', (req, res, url) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });

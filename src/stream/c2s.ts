@@ -327,6 +327,7 @@ export class C2sStream implements ConnectionHandler {
     if (ns === NS.SM) return this.smElement(session, el);
     if (!isStanza(el)) return this.fail(new StreamError('unsupported-stanza-type', `<${el.name}/> is not a stanza`));
     if (ns !== undefined && ns !== NS.CLIENT) return this.fail(new StreamError('invalid-namespace'));
+    this.deps.lifecycle.traffic.stanzasIn++;
     if (session.sm) session.sm.inbound = (session.sm.inbound + 1) >>> 0;
     if (el.attrs.to !== undefined && !parseJid(el.attrs.to as string)) {
       el.attrs.from = session.jid.full;

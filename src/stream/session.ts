@@ -28,6 +28,13 @@ export interface StreamManagement {
 export interface SessionObserver {
   queued(session: Session, stanza: Element): void;
   overflow(session: Session): void;
+  /** Stanzas from and to bound sessions, counted for /metrics. */
+  readonly traffic: StanzaTraffic;
+}
+
+export interface StanzaTraffic {
+  stanzasIn: number;
+  stanzasOut: number;
 }
 
 export type SessionState = 'active' | 'hibernated' | 'closed';
@@ -76,6 +83,7 @@ export class Session {
    */
   send(el: Element, text: string = el.toString()): boolean {
     if (this.state === 'closed') return false;
+    if (this.observer) this.observer.traffic.stanzasOut++;
     if (this.sm) {
       this.sm.unacked.push({ el, text });
       this.sm.unackedBytes += text.length;

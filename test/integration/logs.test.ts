@@ -13,6 +13,15 @@ const DOC = fileURLToPath(new URL('../../docs/fail2ban.md', import.meta.url));
 
 type Line = Record<string, unknown>;
 const msg = (l: Line) => String(l['msg']);
+const isConnect = (l: Line) => msg(l).startsWith('client connected');
+
+/** Runs `connect`, then resolves with its 'client connected' line (the first one not seen before). */
+async function connected<T>(s: ChildServer, connect: () => Promise<T>): Promise<{ client: T; line: Line }> {
+  const seen = new Set(s.logs.filter(isConnect).map((l) => l['conn']));
+  const client = await connect();
+  const line = await s.waitLog((l) => isConnect(l) && !seen.has(l['conn']));
+  return { client, line };
+}
 
 /** The filter's failregex as docs/fail2ban.md gives it. */
 async function docFailregex(): Promise<string> {
@@ -48,20 +57,21 @@ describe('logs at info', () => {
   });
 
   it('connections and disconnections with address, transport and reason', async () => {
-    const c = await RawTcp.login(s.ports.c2s, 'alice', 'secret', 'one');
-    const connected = s.logs.filter((l) => msg(l).startsWith('client connected') && l['transport'] === 'tcp');
-    assert.ok(connected.length >= 2);
-    assert.equal(connected.at(-1)!['address'], '127.0.0.1');
+    const { client: c, line } = await connected(s, () => RawTcp.login(s.ports.c2s, 'alice', 'secret', 'one'));
+    assert.equal(line['address'], '127.0.0.1');
+    assert.equal(line['transport'], 'tcp');
+    assert.equal(msg(line), 'client connected from 127.0.0.1 over tcp');
     c.close();
     const gone = await s.waitLog((l) => msg(l).startsWith('client disconnected') && l['jid'] === c.jid);
     assert.equal(gone['reason'], 'closed by client');
     assert.equal(gone['address'], '127.0.0.1');
     assert.equal(gone['transport'], 'tcp');
 
-    const ws = await RawWs.connect(`ws://127.0.0.1:${s.ports.http}/xmpp-websocket`);
+    const { client: ws, line: wsLine } = await connected(s, () => RawWs.connect(`ws://127.0.0.1:${s.ports.http}/xmpp-websocket`));
+    assert.equal(wsLine['transport'], 'websocket');
+    const wsConn = wsLine['conn'];
     ws.open();
     await ws.next((el) => el.name.endsWith('features'));
-    const wsConn = (await s.waitLog((l) => msg(l).startsWith('client connected') && l['transport'] === 'websocket'))['conn'];
     ws.send(`<close xmlns='${NS.FRAMING}'/>`);
     const wsGone = await s.waitLog((l) => msg(l).startsWith('client disconnected') && l['conn'] === wsConn);
     assert.equal(wsGone['transport'], 'websocket');
@@ -69,9 +79,9 @@ describe('logs at info', () => {
   });
 
   it('a stream error names its condition; a replaced session says so', async () => {
-    const bad = await RawTcp.connect(s.ports.c2s);
+    const { client: bad, line: badLine } = await connected(s, () => RawTcp.connect(s.ports.c2s));
+    const badConn = badLine['conn'];
     await bad.openAndFeatures();
-    const badConn = s.logs.filter((l) => msg(l).startsWith('client connected')).at(-1)!['conn'];
     bad.send('<a></b>');
     const err = await s.waitLog((l) => msg(l).startsWith('client disconnected') && l['conn'] === badConn);
     assert.match(String(err['reason']), /^stream error: not-well-formed/);

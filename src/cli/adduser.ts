@@ -27,8 +27,8 @@ export async function addUser(jidArg: string, opts: PasswordOptions): Promise<vo
   const credentials = await readCredentials(opts);
   await withStore(config, async (store) => {
     const accounts = new AccountStore(store);
-    if (await accounts.exists(username)) throw new UserError(`${jid} already exists (use passwd to change its password)`);
-    await accounts.put({ username, credentials, created: Date.now() });
+    const created = await accounts.create(username, async () => ({ credentials, created: Date.now() }));
+    if (!created) throw new UserError(`${jid} already exists (use passwd to change its password)`);
   });
   process.stdout.write(`added ${jid}\n`);
 }

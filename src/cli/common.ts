@@ -2,8 +2,7 @@ import { InvalidArgumentError } from 'commander';
 import { createInterface } from 'node:readline';
 import { ConfigError, loadConfig, type ConfigFlags } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
-import { isValidLocalpart, parseJid } from '../core/jid.ts';
-import { prepUsername } from '../stream/sasl/credentials.ts';
+import { parseJid } from '../core/jid.ts';
 import { Store } from '../store/db.ts';
 
 /** An error caused by the user (bad input, missing account...): printed without a stack. */
@@ -60,20 +59,19 @@ export async function resolveConfig(opts: ConfigOptions): Promise<{ config: Conf
   });
 }
 
-/** The account key (normalized local part) of a JID given on the command line. */
+/**
+ * The account key of a JID given on the command line: its localpart as parsing prepares it
+ * (PRECIS, src/core/jid.ts), the same form IBR and SASL use.
+ */
 export function accountOf(config: Config, input: string): { username: string; jid: string } {
   const jid = parseJid(input);
   if (!jid || !jid.local || jid.resource) {
-    throw new UserError(`invalid JID "${input}": expected user@${config.domain}`);
+    throw new UserError(`invalid JID "${input}": expected user@${config.domain} (a user name without forbidden characters)`);
   }
   if (jid.domain !== config.domain) {
     throw new UserError(`${jid.bare} is not on this server's domain ${config.domain} (use --config or --domain)`);
   }
-  const username = prepUsername(jid.local);
-  if (username === undefined || !isValidLocalpart(username)) {
-    throw new UserError(`invalid JID "${input}": the user name has forbidden characters`);
-  }
-  return { username, jid: `${username}@${config.domain}` };
+  return { username: jid.local, jid: jid.bare };
 }
 
 /** Opens the store, runs `fn`, and always closes it. */

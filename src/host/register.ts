@@ -1,6 +1,6 @@
 import type { ServerContext } from '../core/context.ts';
-import { bareOf, isValidLocalpart, type Jid } from '../core/jid.ts';
-import { deriveCredentials } from '../stream/sasl/credentials.ts';
+import { bareOf, localpart, type Jid } from '../core/jid.ts';
+import { deriveCredentials, type StoredCredentials } from '../stream/sasl/credentials.ts';
 import type { SessionLifecycle } from '../stream/lifecycle.ts';
 import { xml, type Element } from '../xml/element.ts';
 import { errorReply, StanzaError, streamErrorElement } from '../xml/errors.ts';
@@ -11,22 +11,20 @@ import type { IqTarget } from './iq-handlers.ts';
 import { creationLimit } from '../core/address-limit.ts';
 import type { Connection } from '../transport/connection.ts';
 
-/** Normalizes a requested username, or explains why it cannot be an account name. */
-export function normalizeUsername(raw: string): string {
-  const u = raw.normalize('NFKC').toLowerCase();
-  if (!isValidLocalpart(u)) throw new StanzaError('not-acceptable', 'the username contains characters a JID cannot have');
+/** Prepares a requested username as SASL and routing will (a JID localpart), or explains why it cannot be one. */
+function username(raw: string): string {
+  const u = localpart(raw);
+  if (u === undefined) throw new StanzaError('not-acceptable', 'the username contains characters a JID localpart cannot have');
   return u;
 }
 
-async function setPassword(ctx: ServerContext, username: string, password: string, created: number): Promise<void> {
+async function credentialsOf(password: string): Promise<StoredCredentials> {
   if (!password) throw new StanzaError('not-acceptable', 'the password must not be empty');
-  let credentials;
   try {
-    credentials = await deriveCredentials(password);
+    return await deriveCredentials(password);
   } catch {
     throw new StanzaError('not-acceptable', 'the password contains characters SASLprep forbids');
   }
-  await ctx.accounts.put({ username, credentials, created });
 }
 
 /**
@@ -49,20 +47,21 @@ export function installRegistration(ctx: ServerContext, host: Host, lifecycle: S
       const rawUser = query.getChildText('username');
       const password = query.getChildText('password');
       if (!rawUser || password === null) throw new StanzaError('not-acceptable', 'username and password are required');
-      const username = normalizeUsername(rawUser);
+      const name = username(rawUser);
       // Taken before any await, so parallel requests cannot all pass; only a created account
       // keeps its slot. XEP-0077 3.1.1 names not-acceptable for registering too often; the
       // type is wait, as a later attempt can succeed.
       const slot = perAddress.reserve(conn.remoteAddress);
       if (!slot) throw new StanzaError('not-acceptable', 'too many accounts registered from your address; try again in a minute', 'wait');
       try {
-        if (await ctx.accounts.exists(username)) throw new StanzaError('conflict', 'that username is taken');
-        await setPassword(ctx, username, password, Date.now());
+        // XEP-0077 3.1: a taken name, or one another registration is creating right now, is a conflict.
+        const created = await ctx.accounts.create(name, async () => ({ credentials: await credentialsOf(password), created: Date.now() }));
+        if (!created) throw new StanzaError('conflict', 'that username is taken');
       } catch (err) {
         slot();
         throw err;
       }
-      ctx.log.info({ username, address: conn.remoteAddress }, `account ${username}@${ctx.config.domain} registered in-band from ${conn.remoteAddress}`);
+      ctx.log.info({ username: name, address: conn.remoteAddress }, `account ${name}@${ctx.config.domain} registered in-band from ${conn.remoteAddress}`);
       return reply();
     } catch (err) {
       if (err instanceof StanzaError) return errorReply(iq, err);
@@ -96,11 +95,11 @@ export function installRegistration(ctx: ServerContext, host: Host, lifecycle: S
       });
       return undefined;
     }
-    const username = payload.getChildText('username');
+    const given = payload.getChildText('username');
     const password = payload.getChildText('password');
-    if (username !== null && username.toLowerCase() !== to.local) throw new StanzaError('bad-request', 'the username cannot change');
+    if (given !== null && localpart(given) !== to.local) throw new StanzaError('bad-request', 'the username cannot change');
     if (password === null) throw new StanzaError('bad-request', 'a new password is required');
-    await setPassword(ctx, to.local, password, account.created);
+    await ctx.accounts.put({ ...account, credentials: await credentialsOf(password) });
     return undefined;
   };
   for (const target of ['account', 'server'] as const) {

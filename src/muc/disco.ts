@@ -35,10 +35,10 @@ export function installDisco(muc: MucService): void {
     for (const f of [...muc.serviceFeatures].sort()) q.c('feature', { var: f });
     return q;
   });
-  muc.serviceIq.on('get', 'query', NS.DISCO_ITEMS, () => {
+  muc.serviceIq.on('get', 'query', NS.DISCO_ITEMS, async () => {
     const q = xml('query', { xmlns: NS.DISCO_ITEMS });
-    for (const room of muc.rooms.values()) {
-      if (room.config.public && !room.locked) q.c('item', { jid: room.jid.bare, name: room.config.name || room.jid.local });
+    for (const room of await muc.listedRooms()) {
+      if (room.public && !room.locked) q.c('item', { jid: room.jid, name: room.name || room.jid.slice(0, room.jid.indexOf('@')) });
     }
     return q;
   });

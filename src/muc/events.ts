@@ -2,6 +2,7 @@ import type { Jid } from '../core/jid.ts';
 import type { Element } from '../xml/element.ts';
 import type { Occupant } from './occupant.ts';
 import type { Room } from './room.ts';
+import type { Affiliation } from './types.ts';
 
 /** A groupchat message as broadcast (`stanza`: from room/nick, with stanza-id); `from` is the sender's real JID. */
 export interface RoomMessage {
@@ -45,7 +46,11 @@ export interface RoomEvents {
   'room:occupant-ghost': { room: Room; occupant: Occupant; jid: Jid; undelivered: Element | null };
   /** A stanza to an occupant came back with an error. */
   'room:delivery-failed': { room: Room; occupant: Occupant; jid: Jid; error: Element };
+  /** An affiliation changed (saved, and present occupants updated); `present` says whether the user is in the room. */
+  'room:affiliation-changed': { room: Room; bare: string; before: Affiliation; after: Affiliation; present: boolean; actor?: Occupant; reason?: string };
   /** Affiliations, registrations or configuration changed (persisted by the core). */
   'room:changed': { room: Room };
   'room:destroyed': { room: Room };
+  /** An empty persistent room left memory (muc.maxLiveRooms); it loads again when addressed. */
+  'room:unloaded': { room: Room };
 }

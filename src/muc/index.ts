@@ -15,6 +15,7 @@ import { installSelfPing } from './self-ping.ts';
 import { installGhosts } from './ghosts.ts';
 import { installAdmin } from './admin.ts';
 import { installModerated } from './moderated.ts';
+import { installAffiliationNotice } from './affiliation-notice.ts';
 
 /** Starts the MUC service with its features; each feature is one file hooking the room events. */
 export async function installMuc(ctx: ServerContext, host: Host, domain: string): Promise<MucService> {
@@ -33,7 +34,7 @@ export async function installMuc(ctx: ServerContext, host: Host, domain: string)
   installGhosts(muc);
   installAdmin(muc);
   installModerated(muc);
+  installAffiliationNotice(muc);
   host.disco.addItem(domain, 'Chatrooms');
-  await muc.load();
   return muc;
 }

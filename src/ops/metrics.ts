@@ -68,7 +68,7 @@ export function installMetrics(src: MetricSources, http: HttpServer, guard: Requ
   if (muc) {
     new Gauge({
       name: 'mucpush_rooms',
-      help: 'Rooms in memory (persistent ones and occupied temporary ones)',
+      help: 'Rooms loaded in memory (stored persistent rooms load when first addressed)',
       registers: [registry],
       collect() {
         this.set(muc.rooms.size);

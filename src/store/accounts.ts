@@ -10,6 +10,13 @@ export interface Account {
 /** Accounts of the served domain, keyed by normalized localpart. */
 export class AccountStore {
   private readonly kv: KV<Account>;
+  /**
+   * Names whose creation is under way. Taken synchronously before the first await of `create`
+   * and held across the password hashing and the write, so two concurrent creations of one name
+   * cannot both see it free (check-then-await-then-act). One AccountStore per process
+   * (ServerContext.accounts); the CLI runs only while the server is stopped.
+   */
+  private readonly creating = new Set<string>();
 
   constructor(store: Store) {
     this.kv = store.sub<Account>('accounts');
@@ -23,6 +30,24 @@ export class AccountStore {
     return (await this.kv.get(username)) !== undefined;
   }
 
+  /**
+   * Creates an account if the name is free: put-if-absent. `build` (the password hashing) runs
+   * only once the name is claimed. Returns false, and writes nothing, when the name exists or
+   * another creation of it is under way.
+   */
+  async create(username: string, build: () => Promise<Omit<Account, 'username'>>): Promise<boolean> {
+    if (this.creating.has(username)) return false;
+    this.creating.add(username);
+    try {
+      if ((await this.kv.get(username)) !== undefined) return false;
+      await this.kv.put(username, { username, ...(await build()) });
+      return true;
+    } finally {
+      this.creating.delete(username);
+    }
+  }
+
+  /** Replaces an existing account's record (password change). New accounts go through `create`. */
   put(account: Account): Promise<void> {
     return this.kv.put(account.username, account);
   }

@@ -10,6 +10,7 @@ import { Router } from './router/router.ts';
 import { SessionRegistry } from './router/sessions.ts';
 import { HttpServer, sendJson } from './transport/http.ts';
 import { listenTcp, type TcpOptions } from './transport/tcp.ts';
+import { listenNamed } from './transport/listen-error.ts';
 import { createWebSocketEndpoint } from './transport/websocket.ts';
 import { createSecureContext, loadConfiguredTls, loadOrCreateSelfSigned } from './transport/tls.ts';
 import type { Connection } from './transport/connection.ts';
@@ -24,6 +25,8 @@ import { installDemoPage } from './demo/page.ts';
 import type { MucService } from './muc/service.ts';
 import { installPush, type PushService } from './push/index.ts';
 import { installAppServer, type AppServer } from './appserver/index.ts';
+import { requestGuard, resolveHttpToken } from './appserver/http-token.ts';
+import { installMetrics } from './ops/metrics.ts';
 
 export interface RunningServer {
   ports: { c2s: number; http: number; directTls: number | null };
@@ -68,10 +71,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const stoppers: (() => void | Promise<void>)[] = [];
   stoppers.push(await installHostFeatures(ctx, host, lifecycle));
   const muc = config.muc.domain ? await installMuc(ctx, host, config.muc.domain) : null;
-  const appServer = config.appServer.domain ? await installAppServer(ctx, host, http, config.appServer.domain) : null;
+  // One rule for every view that shows what users do: push inspection and /metrics.
+  const guard = requestGuard(await resolveHttpToken(config, log));
+  const appServer = config.appServer.domain ? await installAppServer(ctx, host, http, config.appServer.domain, guard) : null;
   if (appServer) stoppers.push(() => appServer.stop());
   const push = await installPush(ctx, host, muc, appServer?.app ?? null);
   stoppers.push(() => push.stop());
+  stoppers.push(installMetrics({ ctx, traffic: lifecycle.traffic, muc, push, appServer: appServer?.app ?? null }, http, guard));
 
   const tlsMaterial = configuredTls ?? (await loadOrCreateSelfSigned(config));
   const secureContext = createSecureContext(tlsMaterial);
@@ -80,13 +86,27 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const track = (conn: Connection) => void new C2sStream(conn, { ctx, host, lifecycle, throttle, open });
   const tcpOpts: TcpOptions = { ...config.limits, secureContext, tlsMaterial };
   const servers: net.Server[] = [];
-  servers.push(await listenTcp(config.c2s.host, config.c2s.port, tcpOpts, false, track));
-  if (config.c2s.directTlsPort !== null) servers.push(await listenTcp(config.c2s.host, config.c2s.directTlsPort, tcpOpts, true, track));
   const ws = createWebSocketEndpoint({ ...config.limits, trustedProxies: config.http.trustedProxies }, track);
-  http.upgrade('/xmpp-websocket', ws.upgrade);
+  http.upgrade('/xmpp-websocket', ws.upgrade, 'This is the XMPP over WebSocket endpoint (RFC 7395): connect with a WebSocket client, subprotocol "xmpp".\n');
   installDemoPage(config, http);
   http.route('/health', (_req, res) => sendJson(res, 200, { status: 'ok', sessions: sessions.size }));
-  const httpPort = await http.listen(config.http.port, config.http.host);
+  let httpPort: number;
+  try {
+    const { host } = config.c2s;
+    servers.push(await listenNamed({ port: config.c2s.port, host, portKey: 'c2s.port', portFlag: '--c2s-port', hostKey: 'c2s.host' }, () => listenTcp(host, config.c2s.port, tcpOpts, false, track)));
+    const directTls = config.c2s.directTlsPort;
+    if (directTls !== null) {
+      servers.push(await listenNamed({ port: directTls, host, portKey: 'c2s.directTlsPort', portFlag: null, hostKey: 'c2s.host' }, () => listenTcp(host, directTls, tcpOpts, true, track)));
+    }
+    httpPort = await listenNamed({ port: config.http.port, host: config.http.host, portKey: 'http.port', portFlag: '--http-port', hostKey: 'http.host' }, () => http.listen(config.http.port, config.http.host));
+  } catch (err) {
+    // Nothing stays open behind a failed start (an in-process caller may try again).
+    for (const s of servers) s.close();
+    ws.close();
+    for (const stop of stoppers.reverse()) await stop();
+    await store.close();
+    throw err;
+  }
   const port = (s: net.Server) => (s.address() as net.AddressInfo).port;
 
   let stopped = false;

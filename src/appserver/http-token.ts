@@ -16,7 +16,7 @@ export function loopbackOnly(host: string): boolean {
 }
 
 /**
- * The token the push inspection endpoints require, or null when none is needed: the configured
+ * The token the push inspection endpoints and /metrics require, or null when none is needed: the configured
  * `appServer.httpToken` (always required, even on loopback), else, when the HTTP listener is not
  * loopback-only, one generated at the first start into `<dataDir>/push-http-token` (mode 0600)
  * and logged that once. A loopback-only listener is open to local processes only: no token.
@@ -28,7 +28,7 @@ export async function resolveHttpToken(config: Config, log: Logger): Promise<str
   try {
     const kept = (await readFile(file, 'utf8')).trim();
     if (kept) {
-      log.info({ file }, 'push inspection (/push/notifications, /push/events) requires the token in this file');
+      log.info({ file }, 'push inspection (/push/notifications, /push/events) and /metrics require the token in this file');
       return kept;
     }
   } catch (err) {
@@ -37,11 +37,34 @@ export async function resolveHttpToken(config: Config, log: Logger): Promise<str
   const token = randomBytes(24).toString('base64url');
   // `wx`: two starts never both write one (the second reads the first's on its next start).
   await writeFile(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
-  log.warn({ file, token }, `http.host ${config.http.host} is not loopback: push inspection requires this token (Authorization: Bearer TOKEN, or ?token=TOKEN); it is shown only this once and kept in the file`);
+  log.warn({ file, token }, `http.host ${config.http.host} is not loopback: push inspection and /metrics require this token (Authorization: Bearer TOKEN, or ?token=TOKEN); it is shown only this once and kept in the file`);
   return token;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * What the protected HTTP views (push inspection, /metrics) run first: true to serve the
+ * request; false when a token is needed and not given, the request then answered 401.
+ */
+export type RequestGuard = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean;
+
+export function requestGuard(token: string | null): RequestGuard {
+  if (token === null) return () => true;
+  const check = tokenCheck(token);
+  return (req, res, url) => {
+    if (check(req, url)) return true;
+    const body = JSON.stringify({ error: 'a token is required: Authorization: Bearer TOKEN, or ?token=TOKEN' });
+    res.writeHead(401, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+      'www-authenticate': 'Bearer realm="mucpush"',
+    });
+    res.end(body);
+    return false;
+  };
+}
 
 /** Checks a request's `Authorization: Bearer` header or `token` query parameter against `token`. */
 export function tokenCheck(token: string): (req: http.IncomingMessage, url: URL) => boolean {

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { HttpServer } from '../transport/http.ts';
 import type { AppServer, PushNotificationRecord } from './app-server.ts';
-import { tokenCheck } from './http-token.ts';
+import type { RequestGuard } from './http-token.ts';
 import { listNotifications, nextNotification, type NotificationFilter } from './inspection.ts';
 
 // No CORS header: these bodies name room occupants (and carry message bodies with
@@ -48,19 +48,12 @@ function filterOf(url: URL): NotificationFilter {
  * - `DELETE /push/notifications[?node=NODE]`: forgets the kept notifications (ids go on);
  * - `GET /push/events[?node=NODE]`: Server-Sent Events, one `data:` JSON record per new one,
  *   each with its `id:`; a `Last-Event-ID` header replays the kept ones after that id first.
- * With a `token` (see `resolveHttpToken`) all need it, as `Authorization: Bearer` or `?token=`.
+ * All pass `allowed` first (the token of `resolveHttpToken`, when one is needed).
  */
-export function installAppServerHttp(app: AppServer, httpServer: HttpServer, token: string | null): () => void {
+export function installAppServerHttp(app: AppServer, httpServer: HttpServer, allowed: RequestGuard): () => void {
   const streams = new Set<http.ServerResponse>();
   /** Ends the long polls at shutdown (they answer what they have: nothing). */
   const stopping = new AbortController();
-  const check = token === null ? null : tokenCheck(token);
-  /** False (and the request answered 401) when a token is needed and not given. */
-  const allowed = (req: http.IncomingMessage, res: http.ServerResponse, url: URL): boolean => {
-    if (!check || check(req, url)) return true;
-    json(res, 401, { error: 'a token is required: Authorization: Bearer TOKEN, or ?token=TOKEN' }, { 'www-authenticate': 'Bearer realm="mucpush push inspection"' });
-    return false;
-  };
 
   httpServer.route('/push/notifications', async (req, res, url) => {
     if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'DELETE') return json(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD, DELETE' });

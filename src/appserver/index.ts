@@ -3,7 +3,7 @@ import type { Host } from '../host/host.ts';
 import type { HttpServer } from '../transport/http.ts';
 import { AppServer } from './app-server.ts';
 import { installAppServerHttp } from './http.ts';
-import { resolveHttpToken } from './http-token.ts';
+import type { RequestGuard } from './http-token.ts';
 import { DEFAULT_WEBHOOK_OPTIONS, Webhooks, type WebhookOptions } from './webhooks.ts';
 
 export { AppServer, type PushNotificationRecord, type AppServerStats } from './app-server.ts';
@@ -15,12 +15,13 @@ export interface InstalledAppServer {
   stop(): void;
 }
 
-/** Starts the built-in app server at `domain` with its HTTP views and webhooks. */
+/** Starts the built-in app server at `domain` with its HTTP views (behind `guard`) and webhooks. */
 export async function installAppServer(
   ctx: ServerContext,
   host: Host,
   http: HttpServer,
   domain: string,
+  guard: RequestGuard,
   webhookOptions: WebhookOptions = DEFAULT_WEBHOOK_OPTIONS,
 ): Promise<InstalledAppServer> {
   const app = new AppServer(ctx, domain);
@@ -28,7 +29,7 @@ export async function installAppServer(
   host.disco.addItem(domain, 'Push notifications');
   const webhooks = new Webhooks(ctx.log, ctx.config.appServer.webhook, ctx.config.appServer.nodeWebhooks, webhookOptions);
   if (webhooks.enabled) app.onNotification((n, _seq, json) => webhooks.deliver(n, json));
-  const stopHttp = installAppServerHttp(app, http, await resolveHttpToken(ctx.config, ctx.log));
+  const stopHttp = installAppServerHttp(app, http, guard);
   return {
     app,
     webhooks,

@@ -25,6 +25,7 @@ export interface ConfigOptions {
   httpPort?: number;
   host?: string;
   unlockedRooms?: boolean;
+  logLevel?: string;
 }
 
 /** commander argument parser for a TCP port. */
@@ -52,6 +53,7 @@ export async function resolveConfig(opts: ConfigOptions): Promise<{ config: Conf
   if (opts.httpPort !== undefined) flags.httpPort = opts.httpPort;
   if (opts.host !== undefined) flags.host = opts.host;
   if (opts.unlockedRooms !== undefined) flags.unlockedRooms = opts.unlockedRooms;
+  if (opts.logLevel !== undefined) flags.logLevel = opts.logLevel;
   const envFile = process.env[CONFIG_ENV];
   return loadConfig({
     ...(opts.config !== undefined ? { file: opts.config } : envFile ? { optionalFile: envFile } : {}),

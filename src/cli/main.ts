@@ -45,6 +45,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--host <address>', 'listen address for c2s and http (overrides c2s.host and http.host)').argParser(nonEmpty))
     .addOption(new Option('--ephemeral', 'use a new temporary data folder, removed on exit (for tests; not with --data-dir)').conflicts('dataDir'))
     .addOption(new Option('--unlocked-rooms', 'new rooms open without the configuration form (sets muc.unlockedByDefault)'))
+    .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (overrides log.level)'))
     .action(start);
 
   program

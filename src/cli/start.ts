@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Config } from '../config/types.ts';
 import { createLogger, flushLogger } from '../core/logger.ts';
 import { installRejectionHandler } from '../core/unhandled.ts';
 import { resolveConfig, type ConfigOptions } from './common.ts';
@@ -77,4 +78,15 @@ export async function start(opts: StartOptions): Promise<void> {
     { c2s: running.ports.c2s, http: running.ports.http, directTls: running.ports.directTls, domain: config.domain },
     'listening',
   );
+  // The line a person reads (the one above is for programs: its format stays).
+  logger.info(readyMessage(config, running.ports));
+}
+
+/** `mucpush ready: domain D, c2s P, [direct TLS P,] http P, demo page URL` */
+export function readyMessage(config: Config, ports: { c2s: number; http: number; directTls: number | null }): string {
+  const host = config.http.host;
+  // A wildcard address is reachable as localhost from this machine; IPv6 literals need brackets.
+  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  const tls = ports.directTls !== null ? `, direct TLS ${ports.directTls}` : '';
+  return `mucpush ready: domain ${config.domain}, c2s ${ports.c2s}${tls}, http ${ports.http}, demo page http://${shown}:${ports.http}/`;
 }

@@ -4,7 +4,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseJid } from '../core/jid.ts';
 import { defaultAppServerDomain, defaultConfig, defaultMucDomain } from './defaults.ts';
 import { jsonErrorOffset, lineAndColumn } from './json-position.ts';
-import type { Config } from './types.ts';
+import { LOG_LEVELS, type Config, type LogLevel } from './types.ts';
+
 
 /** An invalid configuration: `errors` holds one message per problem, each naming its field. */
 export class ConfigError extends Error {
@@ -35,6 +36,8 @@ export interface ConfigFlags {
   host?: string;
   /** `--unlocked-rooms`: muc.unlockedByDefault. */
   unlockedRooms?: boolean;
+  /** Overrides `log.level`. */
+  logLevel?: string;
 }
 
 export interface ValidateOptions {
@@ -353,7 +356,7 @@ const schema: Schema<Config> = {
     httpToken: nullable(token, 'a string of 16 or more visible ASCII characters'),
   },
   log: {
-    level: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+    level: oneOf(...LOG_LEVELS),
   },
 };
 
@@ -575,6 +578,10 @@ export function applyFlags(config: Config, flags: ConfigFlags): Config {
     }
   }
   if (flags.unlockedRooms) c.muc.unlockedByDefault = true;
+  if (flags.logLevel !== undefined) {
+    if ((LOG_LEVELS as readonly string[]).includes(flags.logLevel)) c.log.level = flags.logLevel as LogLevel;
+    else errors.push(`--log-level: must be one of ${LOG_LEVELS.join(', ')} (got ${describe(flags.logLevel)})`);
+  }
   if (errors.length === 0) crossCheck(c, (_fields, message) => errors.push(message));
   if (errors.length > 0) throw new ConfigError(errors);
   return c;

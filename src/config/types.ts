@@ -31,6 +31,10 @@ export type DefaultRoomConfig = {
   pushPolicy: PushPolicyOverride;
 };
 
+/** The levels `log.level` and `--log-level` accept. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 /** The whole server configuration, after defaults are applied and validated. */
 export interface Config {
   /** The user domain served (accounts live here). */
@@ -144,6 +148,6 @@ export interface Config {
     httpToken: string | null;
   };
   log: {
-    level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+    level: LogLevel;
   };
 }

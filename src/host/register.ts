@@ -61,7 +61,7 @@ export function installRegistration(ctx: ServerContext, host: Host, lifecycle: S
         slot();
         throw err;
       }
-      ctx.log.info({ username: name }, 'account registered in-band');
+      ctx.log.info({ username: name, address: conn.remoteAddress }, `account ${name}@${ctx.config.domain} registered in-band from ${conn.remoteAddress}`);
       return reply();
     } catch (err) {
       if (err instanceof StanzaError) return errorReply(iq, err);

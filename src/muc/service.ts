@@ -163,6 +163,7 @@ export class MucService {
   maybeDispose(room: Room): void {
     if (room.isEmpty() && (!room.config.persistent || room.locked) && this.rooms.get(room.jid.bare) === room) {
       this.rooms.delete(room.jid.bare);
+      this.ctx.log.info({ room: room.jid.bare }, `room ${room.jid.bare} destroyed: its last occupant left a temporary room`);
       this.hooks.emit('room:destroyed', { room });
     }
   }
@@ -175,6 +176,7 @@ export class MucService {
   async removeRoom(room: Room): Promise<void> {
     this.rooms.delete(room.jid.bare);
     await this.store.delete(room.jid.bare);
+    this.ctx.log.info({ room: room.jid.bare }, `room ${room.jid.bare} destroyed`);
     this.hooks.emit('room:destroyed', { room });
   }
 
@@ -198,6 +200,7 @@ export class MucService {
     const room = new Room(jid, record, this);
     this.rooms.set(jid.bare, room);
     this.justCreated.add(room);
+    this.ctx.log.info({ room: jid.bare, by: creator.full }, `room ${jid.bare} created by ${creator.full}`);
     this.hooks.emit('room:created', { room });
     this.evict();
     return room;

@@ -70,6 +70,8 @@ export class RoomArchive {
   /** Messages for the write step already on the chain, which takes them when it runs; null when none waits. */
   private waiting: WaitingBatch | null = null;
   private chain: Promise<void> = Promise.resolve();
+  /** Told of each committed batch: how long its write took (seconds) and how many messages it held. */
+  readonly written = new Set<(seconds: number, messages: number) => void>();
 
   constructor(
     private readonly store: Store,
@@ -95,7 +97,10 @@ export class RoomArchive {
       // The rest of this turn's messages (every message of a busy turn is appended before it ends).
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (this.waiting === batch) this.waiting = null;
+      const started = performance.now();
       await this.store.batch(batch.items.map((p) => p.op));
+      const seconds = (performance.now() - started) / 1000;
+      for (const listener of this.written) listener(seconds, batch.items.length);
     }, 'archive write');
     return batch.written;
   }

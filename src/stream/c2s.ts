@@ -48,6 +48,10 @@ export class C2sStream implements ConnectionHandler {
   /** Gives back this exchange's throttle slot (null when none is held). */
   private authSlot: (() => void) | null = null;
   private failedAuths = 0;
+  /** Why this stream ended, when it is this side that knows (logged once the socket is gone). */
+  private endReason: string | null = null;
+  /** The bound full JID, kept for that log line after the session is let go. */
+  private jid: string | undefined;
 
   constructor(
     private readonly conn: Connection,
@@ -55,6 +59,7 @@ export class C2sStream implements ConnectionHandler {
   ) {
     conn.setHandler(this);
     deps.open?.add(this);
+    deps.ctx.log.info({ conn: conn.id, address: conn.remoteAddress, transport: conn.kind }, `client connected from ${conn.remoteAddress} over ${conn.kind}`);
     const t = deps.ctx.config.limits.authTimeoutSeconds;
     this.authTimer = setTimeout(() => this.fail(new StreamError('connection-timeout', 'authentication and binding took too long')), t * 1000);
     this.authTimer.unref();
@@ -179,6 +184,7 @@ export class C2sStream implements ConnectionHandler {
       // RFC 6120 6.4.5: a few retries on the same stream (a mistyped password), then the
       // stream is closed after the SASL failure.
       if (last) {
+        this.endReason = 'too many failed authentications';
         this.phase = 'closed';
         this.conn.closeStream();
       }
@@ -212,6 +218,7 @@ export class C2sStream implements ConnectionHandler {
     if (step.kind === 'challenge') {
       this.conn.write(xml('challenge', { xmlns: NS.SASL }, step.data.length ? step.data.toString('base64') : '=').toString());
     } else if (step.kind === 'failure') {
+      if (step.condition === 'not-authorized') this.logFailedLogin(mechanism);
       fail(step.condition, step.text);
     } else {
       this.authSlot?.();
@@ -223,6 +230,19 @@ export class C2sStream implements ConnectionHandler {
       this.streamId = '';
       this.conn.restartStream();
     }
+  }
+
+  /**
+   * The one fixed line fail2ban matches (docs/fail2ban.md): the user name is JSON-quoted, so
+   * whatever it holds, the address is what follows the last `" from `.
+   */
+  private logFailedLogin(mechanism: SaslMechanism): void {
+    const address = this.conn.remoteAddress;
+    const username = mechanism.username ?? '';
+    this.ctx.log.info(
+      { conn: this.conn.id, address, username, mechanism: mechanism.name, transport: this.conn.kind },
+      `authentication failed for user ${JSON.stringify(username)} from ${address}`,
+    );
   }
 
   private async preBind(el: Element): Promise<void> {
@@ -260,6 +280,7 @@ export class C2sStream implements ConnectionHandler {
     const session = new Session(jid, this.conn);
     this.deps.lifecycle.attach(session);
     this.session = session;
+    this.jid = session.jid.full;
     this.ctx.sessions.add(session);
     this.phase = 'bound';
     const reply = xml('iq', { type: 'result', id: el.attrs.id }, xml('bind', { xmlns: NS.BIND }, xml('jid', {}, session.jid.full)));
@@ -285,6 +306,7 @@ export class C2sStream implements ConnectionHandler {
     clearTimeout(this.authTimer);
     if (prev.connection) {
       // The old socket is still open from the server's view: it is dead to the client.
+      logDisconnect(this.ctx, prev.connection, prev.jid.full, 'replaced by a resumed stream');
       prev.connection.setHandler({ streamStart() {}, stanza() {}, streamEnd() {}, error() {}, closed() {}, backlogged() {} });
       prev.connection.destroy();
     }
@@ -294,9 +316,11 @@ export class C2sStream implements ConnectionHandler {
     prev.state = 'active';
     prev.lastActivity = Date.now();
     this.session = prev;
+    this.jid = prev.jid.full;
     this.phase = 'bound';
     this.conn.write(`<resumed xmlns="${NS.SM}" previd="${prev.sm!.id}" h="${prev.sm!.inbound >>> 0}"/>`);
     resumeOnto(prev, h);
+    this.ctx.log.info({ conn: this.conn.id, jid: prev.jid.full, address: this.conn.remoteAddress }, 'session resumed');
     this.ctx.hooks.emit('session:resumed', { session: prev });
   }
 
@@ -306,6 +330,7 @@ export class C2sStream implements ConnectionHandler {
     if (ns === NS.SM) return this.smElement(session, el);
     if (!isStanza(el)) return this.fail(new StreamError('unsupported-stanza-type', `<${el.name}/> is not a stanza`));
     if (ns !== undefined && ns !== NS.CLIENT) return this.fail(new StreamError('invalid-namespace'));
+    this.deps.lifecycle.traffic.stanzasIn++;
     if (session.sm) session.sm.inbound = (session.sm.inbound + 1) >>> 0;
     if (el.attrs.to !== undefined && !parseJid(el.attrs.to as string)) {
       el.attrs.from = session.jid.full;
@@ -370,6 +395,7 @@ export class C2sStream implements ConnectionHandler {
 
   streamEnd(): void {
     // A clean close ends the session even with stream management (XEP-0198 section 5).
+    this.endReason ??= 'closed by client';
     if (this.session) this.deps.lifecycle.close(this.session, 'closed by client');
     this.session = null;
     this.phase = 'closed';
@@ -389,6 +415,7 @@ export class C2sStream implements ConnectionHandler {
     if (this.phase === 'closed') return;
     const session = this.session;
     this.ctx.log.info({ conn: this.conn.id, jid: session?.jid.full, pending: this.conn.pendingBytes, reason }, 'client not reading its output: dropping the connection');
+    this.endReason = `not reading its output (${reason})`;
     if (session?.sm?.id && session.state === 'active') {
       // The socket's close hands the session to `closed()`, which hibernates it.
       this.conn.destroy();
@@ -403,15 +430,21 @@ export class C2sStream implements ConnectionHandler {
     this.phase = 'closed';
     const session = this.session;
     this.session = null;
-    if (!session || session.connection !== this.conn) return;
-    if (session.sm?.id && session.state === 'active') this.deps.lifecycle.hibernate(session);
-    else this.deps.lifecycle.close(session, 'connection lost');
+    const ours = session !== null && session.connection === this.conn;
+    const hibernating = ours && session.sm?.id && session.state === 'active';
+    // A session ended by the server (replaced, shutdown, overflow) carries that reason.
+    const reason = this.endReason ?? (ours ? null : session?.closeReason) ?? 'connection lost';
+    logDisconnect(this.ctx, this.conn, this.jid, hibernating ? `${reason}: session hibernated, resumable` : reason);
+    if (!ours) return;
+    if (hibernating) this.deps.lifecycle.hibernate(session);
+    else this.deps.lifecycle.close(session, reason);
   }
 
   /** Sends a stream error and closes; the session, if any, ends with it. */
   fail(err: StreamError): void {
     if (this.phase === 'closed') return;
     this.ctx.log.debug({ conn: this.conn.id, condition: err.condition, text: err.text }, 'stream error');
+    this.endReason ??= err.text ? `stream error: ${err.condition} (${err.text})` : `stream error: ${err.condition}`;
     if (this.phase === 'header' && !this.streamId) {
       this.streamId = randomUUID();
       this.conn.openStream({ from: this.ctx.config.domain, id: this.streamId, version: '1.0' });
@@ -428,4 +461,9 @@ export class C2sStream implements ConnectionHandler {
     this.ctx.log.error({ err }, 'stream failure');
     this.fail(new StreamError('internal-server-error'));
   }
+}
+
+/** The info line an operator reads for every connection that ends, with why. */
+function logDisconnect(ctx: ServerContext, conn: Connection, jid: string | undefined, reason: string): void {
+  ctx.log.info({ conn: conn.id, address: conn.remoteAddress, transport: conn.kind, jid, reason }, `client disconnected from ${conn.remoteAddress} over ${conn.kind}: ${reason}`);
 }

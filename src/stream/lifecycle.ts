@@ -1,13 +1,14 @@
 import type { ServerContext } from '../core/context.ts';
 import { Element } from '../xml/element.ts';
 import { streamErrorElement } from '../xml/errors.ts';
-import { sharedDeliveries, type Session, type SessionObserver } from './session.ts';
+import { sharedDeliveries, type Session, type SessionObserver, type StanzaTraffic } from './session.ts';
 
 /**
  * How sessions end: hibernation when stream management can resume them, and the final close
  * that hands undelivered stanzas back to the router before anyone hears the session is gone.
  */
 export class SessionLifecycle implements SessionObserver {
+  readonly traffic: StanzaTraffic = { stanzasIn: 0, stanzasOut: 0 };
   constructor(private readonly ctx: ServerContext) {}
 
   /** Called when a resource is bound: the session reports its queue to us from now on. */
@@ -45,6 +46,7 @@ export class SessionLifecycle implements SessionObserver {
   close(session: Session, reason: string): void {
     if (session.state === 'closed') return;
     session.state = 'closed';
+    session.closeReason = reason;
     if (session.sm?.hibernationTimer) clearTimeout(session.sm.hibernationTimer);
     session.connection = null;
     this.ctx.sessions.remove(session);

@@ -28,6 +28,13 @@ export interface StreamManagement {
 export interface SessionObserver {
   queued(session: Session, stanza: Element): void;
   overflow(session: Session): void;
+  /** Stanzas from and to bound sessions, counted for /metrics. */
+  readonly traffic: StanzaTraffic;
+}
+
+export interface StanzaTraffic {
+  stanzasIn: number;
+  stanzasOut: number;
 }
 
 export type SessionState = 'active' | 'hibernated' | 'closed';
@@ -38,6 +45,8 @@ export const sharedDeliveries = new WeakMap<Element, Session[]>();
 /** A bound resource of a local account. Survives its connection while hibernated. */
 export class Session {
   state: SessionState = 'active';
+  /** Why the server ended it (set by SessionLifecycle.close), for the disconnection log line. */
+  closeReason: string | null = null;
   connection: Connection | null;
   /** The last available presence broadcast by the client; null while unavailable. */
   presence: Element | null = null;
@@ -74,6 +83,7 @@ export class Session {
    */
   send(el: Element, text: string = el.toString()): boolean {
     if (this.state === 'closed') return false;
+    if (this.observer) this.observer.traffic.stanzasOut++;
     if (this.sm) {
       this.sm.unacked.push({ el, text });
       this.sm.unackedBytes += text.length;

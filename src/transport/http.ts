@@ -11,6 +11,8 @@ export class HttpServer {
   private readonly routes = new Map<string, RouteHandler>();
   private readonly prefixRoutes: [string, RouteHandler][] = [];
   private readonly upgrades = new Map<string, (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void>();
+  /** What a plain request to an upgrade path is told (with 426 Upgrade Required). */
+  private readonly upgradeHints = new Map<string, string>();
   readonly server = http.createServer((req, res) => void this.onRequest(req, res));
 
   constructor() {
@@ -34,12 +36,20 @@ export class HttpServer {
     this.prefixRoutes.sort((a, b) => b[0].length - a[0].length);
   }
 
-  upgrade(path: string, handler: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void): void {
+  upgrade(path: string, handler: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void, hint = 'This endpoint takes WebSocket connections only.\n'): void {
     this.upgrades.set(path, handler);
+    this.upgradeHints.set(path, hint);
   }
 
   private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const hint = this.upgradeHints.get(url.pathname);
+    if (hint !== undefined) {
+      // RFC 9110 15.5.22: the path exists, but only over the protocol named in Upgrade.
+      res.writeHead(426, { upgrade: 'websocket', connection: 'Upgrade', 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(hint) });
+      res.end(hint);
+      return;
+    }
     const handler = this.routes.get(url.pathname) ?? this.prefixRoutes.find(([p]) => url.pathname.startsWith(p))?.[1];
     try {
       if (handler) await handler(req, res, url);

@@ -14,6 +14,8 @@ export interface ChildServer {
   dataDir: string;
   /** Every JSON log line so far. */
   logs: Record<string, unknown>[];
+  /** The same lines as the server wrote them. */
+  lines: string[];
   /** Resolves when the process has exited (with its code), or null while it runs. */
   exitCode(): number | null;
   /** Resolves with the first log line (past or future) that matches, within `timeoutMs`. */
@@ -40,6 +42,7 @@ export async function startChildServer(config: Record<string, unknown> = {}, scr
   const args = script ? ['--import', 'tsx', script, file] : [opts.bin ?? BIN, 'start', '--config', file, '--c2s-port', '0', '--http-port', '0', ...(opts.args ?? [])];
   const child = spawn(process.execPath, args, { cwd: script ? ROOT : dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
+  const rawLines: string[] = [];
   const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
   let code: number | null = null;
   let stderr = '';
@@ -57,6 +60,7 @@ export async function startChildServer(config: Record<string, unknown> = {}, scr
         continue;
       }
       logs.push(parsed);
+      rawLines.push(line);
       for (let i = waiters.length - 1; i >= 0; i--) if (waiters[i]!.match(parsed)) waiters.splice(i, 1)[0]!.resolve(parsed);
     }
   });
@@ -76,6 +80,7 @@ export async function startChildServer(config: Record<string, unknown> = {}, scr
     ports: { c2s: listening['c2s'] as number, http: listening['http'] as number },
     dataDir,
     logs,
+    lines: rawLines,
     exitCode: () => code,
     waitLog,
     async rss() {

@@ -25,6 +25,8 @@ export type SaslStep =
 /** One server-side SASL exchange; feed it each decoded client payload (empty for none). */
 export interface SaslMechanism {
   readonly name: string;
+  /** The (normalized) user name the client tried, once the exchange has read it: for the failed-login log line. */
+  readonly username: string | undefined;
   step(data: Buffer): Promise<SaslStep>;
 }
 

@@ -15,6 +15,7 @@ function fail(condition: SaslFailure, text?: string): SaslStep {
 /** Server side of SASL PLAIN (RFC 4616). Only offer it over TLS: the password travels in the clear. */
 export class PlainMechanism implements SaslMechanism {
   readonly name = 'PLAIN';
+  username: string | undefined;
   private phase: 'start' | 'waiting' | 'done' = 'start';
 
   constructor(
@@ -46,6 +47,7 @@ export class PlainMechanism implements SaslMechanism {
     if (authzid === undefined || !authcid || !password) return fail('malformed-request');
     const username = localpart(authcid);
     if (username === undefined) return fail('malformed-request', 'invalid username');
+    this.username = username;
 
     let stored: StoredCredentials | undefined;
     try {

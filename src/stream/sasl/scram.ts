@@ -56,6 +56,7 @@ function b64(s: string): Buffer | undefined {
 /** Server side of SCRAM-SHA-1 / SCRAM-SHA-256 (RFC 5802, RFC 7677) without channel binding. */
 export class ScramMechanism implements SaslMechanism {
   private state: State = { phase: 'start', emptySent: false };
+  username: string | undefined;
 
   constructor(
     readonly name: ScramHash,
@@ -104,6 +105,7 @@ export class ScramMechanism implements SaslMechanism {
     const authcid = userField.startsWith('n=') ? decodeSaslname(userField.slice(2)) : undefined;
     const username = authcid === undefined ? undefined : localpart(authcid);
     if (username === undefined) return fail('malformed-request', 'invalid username');
+    this.username = username;
     const clientNonce = nonceField.slice(2);
     if (!nonceField.startsWith('r=') || !PRINTABLE.test(clientNonce)) return fail('malformed-request');
     if (!extensions.every((e) => EXTENSION.test(e))) return fail('malformed-request');

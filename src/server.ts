@@ -24,6 +24,10 @@ import { installDemoPage } from './demo/page.ts';
 import type { MucService } from './muc/service.ts';
 import { installPush, type PushService } from './push/index.ts';
 import { installAppServer, type AppServer } from './appserver/index.ts';
+import { AdminService } from './admin/service.ts';
+import { listenAdminSocket } from './admin/socket.ts';
+import { applyReload, type ReloadResult } from './admin/reload.ts';
+import { ConfigError } from './config/load.ts';
 
 export interface RunningServer {
   ports: { c2s: number; http: number; directTls: number | null };
@@ -36,11 +40,24 @@ export interface RunningServer {
   http: HttpServer;
   /** Hands a connection from any transport to the stream layer (the listeners use it too). */
   accept(conn: Connection): void;
+  /** What a service admin can do (also reached over <dataDir>/admin.sock and XEP-0133 commands). */
+  admin: AdminService;
+  /**
+   * Reads the configuration again (the source `startServer` was given) and applies what can
+   * change live (src/admin/reload.ts). A bad file is logged with its errors and rethrown; the
+   * running configuration stays.
+   */
+  reload(): Promise<ReloadResult>;
   stop(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** Where `reload()` reads the configuration from (the CLI: the same file and flags as at start). */
+  loadConfig?: () => Promise<Config>;
+}
+
 /** Wires storage, routing, the user host and the transports; resolves once listening. */
-export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+export async function startServer(config: Config, log: Logger, opts: StartOptions = {}): Promise<RunningServer> {
   const store = await Store.open(config.dataDir, {
     onStateChange: (state, err) =>
       state === 'failed'
@@ -72,18 +89,37 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   const tlsMaterial = await loadTlsMaterial(config);
   const secureContext = createSecureContext(tlsMaterial);
-  const throttle = new AddressLimit(config.limits.authFailuresPerMinute);
+  const throttle = new AddressLimit(() => config.limits.authFailuresPerMinute);
   const track = (conn: Connection) => void new C2sStream(conn, { ctx, host, lifecycle, throttle });
-  const tcpOpts: TcpOptions = { ...config.limits, secureContext, tlsMaterial };
+  // The transports read the limits when a connection opens: with config.limits as the prototype
+  // (not a copy), a reload's new limits apply to every later connection.
+  const liveLimits = <T extends object>(extra: T): Config['limits'] & T => Object.assign(Object.create(config.limits) as Config['limits'], extra);
+  const tcpOpts: TcpOptions = liveLimits({ secureContext, tlsMaterial });
   const servers: net.Server[] = [];
   servers.push(await listenTcp(config.c2s.host, config.c2s.port, tcpOpts, false, track));
   if (config.c2s.directTlsPort !== null) servers.push(await listenTcp(config.c2s.host, config.c2s.directTlsPort, tcpOpts, true, track));
-  const ws = createWebSocketEndpoint({ ...config.limits, trustedProxies: config.http.trustedProxies }, track);
+  const ws = createWebSocketEndpoint(liveLimits({ trustedProxies: config.http.trustedProxies }), track);
   http.upgrade('/xmpp-websocket', ws.upgrade);
   installDemoPage(config, http);
   http.route('/health', (_req, res) => sendJson(res, 200, { status: 'ok', sessions: sessions.size }));
   const httpPort = await http.listen(config.http.port, config.http.host);
   const port = (s: net.Server) => (s.address() as net.AddressInfo).port;
+
+  const reload = async (): Promise<ReloadResult> => {
+    if (!opts.loadConfig) throw new ConfigError(['this server was started without a config source to reload from']);
+    let next: Config;
+    try {
+      next = await opts.loadConfig();
+    } catch (err) {
+      const errors = err instanceof ConfigError ? err.errors : [(err as Error).message];
+      log.error({ errors, source: err instanceof ConfigError ? err.source : undefined }, 'config reload failed: the running configuration stays');
+      throw err;
+    }
+    return applyReload(config, next, log);
+  };
+  const admin = new AdminService(ctx, lifecycle, muc, reload);
+  // Last, once everything it reaches is up; the LOCK is held, so no other server uses this folder.
+  const closeAdmin = await listenAdminSocket(admin, config.dataDir, log);
 
   let stopped = false;
   return {
@@ -95,9 +131,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     appServer: appServer?.app ?? null,
     http,
     accept: track,
+    admin,
+    reload,
     async stop() {
       if (stopped) return;
       stopped = true;
+      await closeAdmin?.();
       for (const s of servers) s.close();
       // Rooms say goodbye (status 332) while the sessions can still hear it.
       await muc?.shutdown();

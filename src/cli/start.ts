@@ -7,7 +7,8 @@ const STOP_TIMEOUT_MS = 15_000;
 
 /**
  * `mucpush start`: starts the server, logs one `listening` line with the bound ports, and on
- * SIGTERM/SIGINT stops it and exits 0 (a second signal exits at once with status 1).
+ * SIGTERM/SIGINT stops it and exits 0 (a second signal exits at once with status 1). SIGHUP reads
+ * the same config file and flags again and applies what can change live (src/admin/reload.ts).
  */
 export async function start(opts: ConfigOptions): Promise<void> {
   const { config, file } = await resolveConfig(opts);
@@ -18,7 +19,7 @@ export async function start(opts: ConfigOptions): Promise<void> {
   const { startServer } = await import('../server.ts');
   let server;
   try {
-    server = await startServer(config, logger);
+    server = await startServer(config, logger, { loadConfig: async () => (await resolveConfig(opts)).config });
   } catch (err) {
     await flushLogger(logger);
     throw err;
@@ -55,6 +56,8 @@ export async function start(opts: ConfigOptions): Promise<void> {
       },
     );
   };
+  // reload() logs what it applied, or the file's errors (the running config then stays).
+  process.on('SIGHUP', () => void running.reload().catch(() => {}));
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 }

@@ -3,7 +3,7 @@ import { bareOf, isValidLocalpart, type Jid } from '../core/jid.ts';
 import { deriveCredentials } from '../stream/sasl/credentials.ts';
 import type { SessionLifecycle } from '../stream/lifecycle.ts';
 import { xml, type Element } from '../xml/element.ts';
-import { errorReply, StanzaError, streamErrorElement } from '../xml/errors.ts';
+import { errorReply, StanzaError } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
 import type { Host } from './host.ts';
 import { deleteAccount } from '../store/account-data.ts';
@@ -37,7 +37,7 @@ export function installRegistration(ctx: ServerContext, host: Host, lifecycle: S
   const form = () =>
     xml('query', { xmlns: NS.REGISTER }, xml('instructions', {}, 'Choose a username and password to register with this server.'), xml('username'), xml('password'));
 
-  const perAddress = creationLimit(ctx.config, ctx.config.registration.perAddressPerMinute);
+  const perAddress = creationLimit(ctx.config, () => ctx.config.registration.perAddressPerMinute);
 
   host.preAuthRegister = async (iq: Element, conn: Connection) => {
     const query = iq.getChild('query', NS.REGISTER)!;
@@ -88,11 +88,7 @@ export function installRegistration(ctx: ServerContext, host: Host, lifecycle: S
       ctx.hooks.emit('account:deleted', { user: to });
       // The reply goes out before the sessions close: the removal is acknowledged.
       setImmediate(() => {
-        for (const s of ctx.sessions.of(to.bare)) {
-          s.connection?.write(streamErrorElement('not-authorized', 'account removed').toString());
-          s.connection?.closeStream();
-          lifecycle.close(s, 'account removed');
-        }
+        for (const s of ctx.sessions.of(to.bare)) lifecycle.end(s, 'not-authorized', 'account removed');
       });
       return undefined;
     }

@@ -41,7 +41,6 @@ export class MucService {
    * fast) and its ` to="..."` attribute, escaped once at join for every stanza fanned out to it.
    */
   private readonly sessionRooms = new Map<string, { rooms: Set<Room>; to: string }>();
-  private readonly admins: Set<string>;
   /** Room creations per client address (one connection once created 5,000 rooms). */
   private readonly creations: AddressLimit;
 
@@ -50,8 +49,7 @@ export class MucService {
     readonly domain: string,
   ) {
     this.store = new RoomStore(ctx.store);
-    this.admins = new Set(ctx.config.admins);
-    this.creations = creationLimit(ctx.config, ctx.config.muc.roomCreationPerAddressPerMinute);
+    this.creations = creationLimit(ctx.config, () => ctx.config.muc.roomCreationPerAddressPerMinute);
     this.hooks.onError = (err, event) => ctx.log.error({ err, event }, 'room event handler failed');
     ctx.router.register(domain, (stanza) => this.handle(stanza));
   }
@@ -64,8 +62,9 @@ export class MucService {
     }
   }
 
+  /** Read from the config each time: a reload may change the admins (the list is short). */
   isAdmin(bare: string): boolean {
-    return this.admins.has(bare);
+    return this.ctx.config.admins.includes(bare);
   }
 
   /**

@@ -26,6 +26,8 @@ import { installPush, type PushService } from './push/index.ts';
 import { installAppServer, type AppServer } from './appserver/index.ts';
 import { AdminService } from './admin/service.ts';
 import { listenAdminSocket } from './admin/socket.ts';
+import { installServerCommands } from './host/adhoc.ts';
+import { installMucCommands } from './muc/adhoc.ts';
 import { applyReload, type ReloadResult } from './admin/reload.ts';
 import { ConfigError } from './config/load.ts';
 
@@ -87,6 +89,22 @@ export async function startServer(config: Config, log: Logger, opts: StartOption
   const push = await installPush(ctx, host, muc, appServer?.app ?? null);
   stoppers.push(() => push.stop());
 
+  const reload = async (): Promise<ReloadResult> => {
+    if (!opts.loadConfig) throw new ConfigError(['this server was started without a config source to reload from']);
+    let next: Config;
+    try {
+      next = await opts.loadConfig();
+    } catch (err) {
+      const errors = err instanceof ConfigError ? err.errors : [(err as Error).message];
+      log.error({ errors, source: err instanceof ConfigError ? err.source : undefined }, 'config reload failed: the running configuration stays');
+      throw err;
+    }
+    return applyReload(config, next, log);
+  };
+  const admin = new AdminService(ctx, lifecycle, muc, reload);
+  installServerCommands(ctx, host, admin);
+  if (muc) installMucCommands(muc, admin);
+
   const tlsMaterial = await loadTlsMaterial(config);
   const secureContext = createSecureContext(tlsMaterial);
   const throttle = new AddressLimit(() => config.limits.authFailuresPerMinute);
@@ -105,19 +123,6 @@ export async function startServer(config: Config, log: Logger, opts: StartOption
   const httpPort = await http.listen(config.http.port, config.http.host);
   const port = (s: net.Server) => (s.address() as net.AddressInfo).port;
 
-  const reload = async (): Promise<ReloadResult> => {
-    if (!opts.loadConfig) throw new ConfigError(['this server was started without a config source to reload from']);
-    let next: Config;
-    try {
-      next = await opts.loadConfig();
-    } catch (err) {
-      const errors = err instanceof ConfigError ? err.errors : [(err as Error).message];
-      log.error({ errors, source: err instanceof ConfigError ? err.source : undefined }, 'config reload failed: the running configuration stays');
-      throw err;
-    }
-    return applyReload(config, next, log);
-  };
-  const admin = new AdminService(ctx, lifecycle, muc, reload);
   // Last, once everything it reaches is up; the LOCK is held, so no other server uses this folder.
   const closeAdmin = await listenAdminSocket(admin, config.dataDir, log);
 

@@ -13,6 +13,7 @@ import { RoomIqHandlers } from './room-iq.ts';
 import { toAttr, type Prepared } from './stanzas.ts';
 import { defaultRoomConfig } from './config.ts';
 import type { RoomNodeHandler } from './disco.ts';
+import type { DiscoNodes } from '../adhoc/commands.ts';
 import type { RoomRecord } from './types.ts';
 import { creationLimit, type AddressLimit } from '../core/address-limit.ts';
 
@@ -30,6 +31,8 @@ export class MucService {
   readonly roomFeatures: ((room: Room) => string[])[] = [];
   /** disco#info nodes of rooms (e.g. x-roomuser-item), answered by features. */
   readonly roomNodes = new Map<string, RoomNodeHandler>();
+  /** Who answers for disco nodes of the service itself (the ad-hoc commands). */
+  readonly serviceNodes: DiscoNodes[] = [];
   readonly serviceFeatures = new Set<string>([NS.MUC, NS.DISCO_INFO, NS.DISCO_ITEMS, NS.MUC_STABLE_ID, NS.OCCUPANT_ID]);
   readonly secret = randomBytes(32);
   /** The room message archive (src/muc/mam.ts): `archive?.get(roomJid, stanzaId)` finds a broadcast message. */

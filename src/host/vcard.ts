@@ -8,10 +8,9 @@ import { parseFrame } from '../xml/frame-parser.ts';
 /** XEP-0054 vcard-temp storage: clients (Converse among them) ask for it at login. */
 export function installVcard(ctx: ServerContext, host: Host): void {
   const kv = ctx.store.sub<string>('vcards');
-  const limits = { maxStanzaBytes: ctx.config.limits.maxStanzaBytes, maxDepth: ctx.config.limits.maxDepth };
   host.iq.on('account', 'get', 'vCard', NS.VCARD, async ({ to }) => {
     const stored = await kv.get(to.bare);
-    return stored ? parseFrame(stored, limits) : xml('vCard', { xmlns: NS.VCARD });
+    return stored ? parseFrame(stored, ctx.config.limits) : xml('vCard', { xmlns: NS.VCARD });
   });
   host.iq.on('account', 'set', 'vCard', NS.VCARD, async ({ payload, from, to }) => {
     if (from.bare !== to.bare) throw new StanzaError('forbidden');

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Jid } from '../core/jid.ts';
-import { AdminError } from '../admin/errors.ts';
+import { asStanzaError } from '../admin/errors.ts';
 import { formValues, xml, type Element } from '../xml/element.ts';
 import { StanzaError } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
@@ -110,13 +110,7 @@ export class AdhocCommands implements DiscoNodes {
       }
     }
     if (command.form && form?.attrs.type !== 'submit') throw commandError('bad-request', 'bad-payload', 'submit the command form (type "submit")');
-    let result: CommandResult;
-    try {
-      result = await command.run(formValues(form), from);
-    } catch (err) {
-      if (err instanceof AdminError) throw new StanzaError(err.condition, err.message);
-      throw err;
-    }
+    const result = await asStanzaError(() => command.run(formValues(form), from));
     return reply(sessionid, 'completed', ...(result.note ? [xml('note', { type: 'info' }, result.note)] : []), ...(result.form ? [result.form] : []));
   }
 

@@ -1,3 +1,5 @@
+import { StanzaError } from '../xml/errors.ts';
+
 /**
  * An admin operation refused for a reason the admin can fix (no such account, bad JID, taken
  * name...). `condition` is the XMPP stanza error the ad-hoc commands answer with; the CLI and the
@@ -10,5 +12,15 @@ export class AdminError extends Error {
   ) {
     super(message);
     this.name = 'AdminError';
+  }
+}
+
+/** Runs an admin operation for an XMPP request: its AdminError becomes the stanza error. */
+export async function asStanzaError<T>(run: () => Promise<T> | T): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof AdminError) throw new StanzaError(err.condition, err.message);
+    throw err;
   }
 }

@@ -1,6 +1,8 @@
 import type { ServerContext } from '../core/context.ts';
 import { bareOf, isValidLocalpart, type Jid } from '../core/jid.ts';
-import { deriveCredentials } from '../stream/sasl/credentials.ts';
+import type { StoredCredentials } from '../stream/sasl/credentials.ts';
+import { credentialsFor } from '../admin/accounts.ts';
+import { asStanzaError } from '../admin/errors.ts';
 import type { SessionLifecycle } from '../stream/lifecycle.ts';
 import { xml, type Element } from '../xml/element.ts';
 import { errorReply, StanzaError } from '../xml/errors.ts';
@@ -18,16 +20,8 @@ export function normalizeUsername(raw: string): string {
   return u;
 }
 
-async function setPassword(ctx: ServerContext, username: string, password: string, created: number): Promise<void> {
-  if (!password) throw new StanzaError('not-acceptable', 'the password must not be empty');
-  let credentials;
-  try {
-    credentials = await deriveCredentials(password);
-  } catch {
-    throw new StanzaError('not-acceptable', 'the password contains characters SASLprep forbids');
-  }
-  await ctx.accounts.put({ username, credentials, created });
-}
+/** The admin commands' password check (empty, SASLprep), answered as a stanza error. */
+const credentialsOf = (password: string): Promise<StoredCredentials> => asStanzaError(() => credentialsFor(password));
 
 /**
  * XEP-0077: account creation before authentication (when enabled), and for a logged-in user
@@ -56,8 +50,10 @@ export function installRegistration(ctx: ServerContext, host: Host, lifecycle: S
       const slot = perAddress.reserve(conn.remoteAddress);
       if (!slot) throw new StanzaError('not-acceptable', 'too many accounts registered from your address; try again in a minute', 'wait');
       try {
+        // The cheap answer first; `create` checks again as it writes (an admin may add the name meanwhile).
         if (await ctx.accounts.exists(username)) throw new StanzaError('conflict', 'that username is taken');
-        await setPassword(ctx, username, password, Date.now());
+        const credentials = await credentialsOf(password);
+        if (!(await ctx.accounts.create({ username, credentials, created: Date.now() }))) throw new StanzaError('conflict', 'that username is taken');
       } catch (err) {
         slot();
         throw err;
@@ -96,7 +92,8 @@ export function installRegistration(ctx: ServerContext, host: Host, lifecycle: S
     const password = payload.getChildText('password');
     if (username !== null && username.toLowerCase() !== to.local) throw new StanzaError('bad-request', 'the username cannot change');
     if (password === null) throw new StanzaError('bad-request', 'a new password is required');
-    await setPassword(ctx, to.local, password, account.created);
+    const credentials = await credentialsOf(password);
+    if (!(await ctx.accounts.update(to.local, (a) => ({ ...a, credentials })))) throw new StanzaError('item-not-found');
     return undefined;
   };
   for (const target of ['account', 'server'] as const) {

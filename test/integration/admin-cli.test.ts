@@ -246,11 +246,14 @@ describe('SIGHUP and mucpush reload', () => {
     await ok(['adduser', 'ivy@localhost', '--password', 'pw', '--data-dir', server.dataDir]);
     const ivy = await RawTcp.login(server.ports.c2s, 'ivy', 'pw');
     assert.equal(await offersRegistration(), true);
-    await write({ log: { level: 'debug' }, registration: { enabled: false }, c2s: { directTlsPort: 0 } });
+    const adhoc = (id: string) =>
+      ivy.iq(`<iq type='set' id='${id}' to='localhost'><command xmlns='http://jabber.org/protocol/commands' node='http://jabber.org/protocol/admin#get-online-users-num' action='execute'/></iq>`, id);
+    assert.equal((await adhoc('a1')).getChild('error')?.getChild('forbidden') !== undefined, true, 'not an admin yet');
+    await write({ log: { level: 'debug' }, registration: { enabled: false }, c2s: { directTlsPort: 0 }, admins: ['ivy@localhost'] });
     const reloaded = server.logs.length;
     server.child.kill('SIGHUP');
     const line = await server.waitLog((l) => l['msg'] === 'configuration reloaded');
-    assert.deepEqual((line['applied'] as string[]).sort(), ['log.level', 'registration.enabled']);
+    assert.deepEqual((line['applied'] as string[]).sort(), ['admins', 'log.level', 'registration.enabled']);
     assert.deepEqual(line['needsRestart'], ['c2s.directTlsPort']);
     const warn = server.logs.slice(reloaded).find((l) => l['level'] === 'warn' && l['key'] === 'c2s.directTlsPort');
     assert.ok(warn, 'a warning for the restart-only key');
@@ -260,6 +263,8 @@ describe('SIGHUP and mucpush reload', () => {
     // The connected client is still served.
     const pong = await ivy.iq(`<iq type='get' id='p1' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>`, 'p1');
     assert.equal(pong.attrs.type, 'result');
+    // The new admin list applies to the next request.
+    assert.equal((await adhoc('a2')).attrs.type, 'result');
     // debug now logs: a session's close is a debug line.
     ivy.close();
     await server.waitLog((l) => l['level'] === 'debug' && l['msg'] === 'session closed' && l['jid'] === (ivy as RawTcp & { jid: string }).jid);

@@ -17,8 +17,9 @@ import { joins } from './scenarios/joins.ts';
 import { push, Skip } from './scenarios/push.ts';
 import { rooms } from './scenarios/rooms.ts';
 import { delivery } from './scenarios/delivery.ts';
+import { storedRooms } from './scenarios/stored-rooms.ts';
 
-const SCENARIOS: Scenario[] = [fanout, rooms, delivery, joins, idle, push];
+const SCENARIOS: Scenario[] = [fanout, rooms, delivery, storedRooms, joins, idle, push];
 
 const USAGE = `usage: node --import tsx bench/run.ts [scenario...] [options]
 

@@ -26,6 +26,8 @@ export interface ServerOptions {
   domain?: string;
   /** Seconds to wait for the `listening` line. */
   startTimeoutSeconds?: number;
+  /** Fills the data folder before the server starts (e.g. with stored rooms). */
+  seed?: (dataDir: string) => Promise<void>;
 }
 
 /** A mucpush server running in a child process, with its ports and memory/CPU probes. */
@@ -64,6 +66,7 @@ export class ChildServer {
     const cfgFile = path.join(dir, 'config.json');
     writeFileSync(cfgFile, JSON.stringify(opts.config ?? benchConfig(), null, 2));
     const domain = opts.domain ?? 'localhost';
+    await opts.seed?.(path.join(dir, 'data'));
     const args = [
       ...(opts.nodeArgs ?? []),
       path.join(REPO_ROOT, 'bin', 'mucpush.js'),

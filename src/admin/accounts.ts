@@ -1,5 +1,5 @@
-import { isValidLocalpart, parseJid, type Jid } from '../core/jid.ts';
-import { deriveCredentials, prepUsername, type StoredCredentials } from '../stream/sasl/credentials.ts';
+import { parseJid, type Jid } from '../core/jid.ts';
+import { deriveCredentials, type StoredCredentials } from '../stream/sasl/credentials.ts';
 import type { AccountStore } from '../store/accounts.ts';
 import { deleteAccount } from '../store/account-data.ts';
 import type { Store } from '../store/db.ts';
@@ -11,16 +11,17 @@ import { AdminError } from './errors.ts';
  * function per operation; what only a running server adds (ending sessions) is passed in.
  */
 
-/** The account key (normalized local part) and bare JID named by `input`, which must be on `domain`. */
+/**
+ * The account key and bare JID named by `input`, which must be on `domain`: its localpart as
+ * parsing prepares it (PRECIS, src/core/jid.ts), the same form IBR and SASL use.
+ */
 export function accountOf(domain: string, input: string): { username: string; jid: string } {
   const jid = parseJid(input);
-  if (!jid || !jid.local || jid.resource) throw new AdminError('bad-request', `invalid JID "${input}": expected user@${domain}`);
-  if (jid.domain !== domain) throw new AdminError('bad-request', `${jid.bare} is not on this server's domain ${domain} (use --config or --domain)`);
-  const username = prepUsername(jid.local);
-  if (username === undefined || !isValidLocalpart(username)) {
-    throw new AdminError('bad-request', `invalid JID "${input}": the user name has forbidden characters`);
+  if (!jid || !jid.local || jid.resource) {
+    throw new AdminError('bad-request', `invalid JID "${input}": expected user@${domain} (a user name without forbidden characters)`);
   }
-  return { username, jid: `${username}@${domain}` };
+  if (jid.domain !== domain) throw new AdminError('bad-request', `${jid.bare} is not on this server's domain ${domain} (use --config or --domain)`);
+  return { username: jid.local, jid: jid.bare };
 }
 
 /** SCRAM credentials for a password, with a SASLprep rejection or an empty password named. */
@@ -34,8 +35,8 @@ export async function credentialsFor(password: string): Promise<StoredCredential
 }
 
 export async function addAccount(accounts: AccountStore, username: string, jid: string, password: string): Promise<void> {
-  const credentials = await credentialsFor(password);
-  if (!(await accounts.create({ username, credentials, created: Date.now() }))) {
+  // The name is claimed before the password hashing (AccountStore.create): no two creations of it.
+  if (!(await accounts.create(username, async () => ({ credentials: await credentialsFor(password), created: Date.now() })))) {
     throw new AdminError('conflict', `${jid} already exists (use passwd to change its password)`);
   }
 }

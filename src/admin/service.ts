@@ -90,35 +90,43 @@ export class AdminService {
     return sessions.length;
   }
 
-  rooms(): RoomInfo[] {
-    return [...this.requireMuc().rooms.values()].map((room) => ({
-      jid: room.jid.bare,
-      name: room.config.name,
-      persistent: room.config.persistent,
-      locked: room.locked,
-      occupants: [...room.occupants.values()].map((o) => ({ nick: o.nick, role: o.role, affiliation: room.affiliation(o.bare), jids: [...o.sessions.keys()] })),
-    }));
+  /** The live rooms with their occupants, and the stored ones not in memory (persistent, empty). */
+  async rooms(): Promise<RoomInfo[]> {
+    const muc = this.requireMuc();
+    return (await muc.listedRooms()).map((listed) => {
+      const room = muc.rooms.get(listed.jid);
+      if (!room) return { jid: listed.jid, name: listed.name, persistent: true, locked: listed.locked, occupants: [] };
+      return {
+        jid: room.jid.bare,
+        name: room.config.name,
+        persistent: room.config.persistent,
+        locked: room.locked,
+        occupants: [...room.occupants.values()].map((o) => ({ nick: o.nick, role: o.role, affiliation: room.affiliation(o.bare), jids: [...o.sessions.keys()] })),
+      };
+    });
   }
 
   /** Destroys a room as its owner would (XEP-0045 10.9): occupants get <destroy/> with the reason. */
-  async destroyRoom(input: string, reason?: string): Promise<string> {
-    const room = this.room(input);
-    await destroyRoom(this.requireMuc(), room, reason);
-    this.ctx.log.info({ room: room.jid.bare }, 'room destroyed by an admin');
-    return room.jid.bare;
+  destroyRoom(input: string, reason?: string): Promise<string> {
+    return this.inRoom(input, async (muc, room) => {
+      await destroyRoom(muc, room, reason);
+      this.ctx.log.info({ room: room.jid.bare }, 'room destroyed by an admin');
+      return room.jid.bare;
+    });
   }
 
   /**
    * Kicks an occupant (XEP-0045 8.2: role none, status 307, the reason) with a service admin's
    * rights: an owner of every room, who may kick anyone but another owner.
    */
-  kick(input: string, nick: string, reason?: string): string {
-    const room = this.room(input);
-    const occupant = room.occupants.get(nick);
-    if (!occupant) throw new AdminError('item-not-found', `there is no occupant "${nick}" in ${room.jid.bare}`);
-    if (room.affiliation(occupant.bare) === 'owner') throw new AdminError('not-allowed', `${nick} is an owner of ${room.jid.bare} and cannot be kicked`);
-    room.setRole(occupant, 'none', undefined, reason);
-    return room.occupantJid(nick);
+  kick(input: string, nick: string, reason?: string): Promise<string> {
+    return this.inRoom(input, (_muc, room) => {
+      const occupant = room.occupants.get(nick);
+      if (!occupant) throw new AdminError('item-not-found', `there is no occupant "${nick}" in ${room.jid.bare}`);
+      if (room.affiliation(occupant.bare) === 'owner') throw new AdminError('not-allowed', `${nick} is an owner of ${room.jid.bare} and cannot be kicked`);
+      room.setRole(occupant, 'none', undefined, reason);
+      return room.occupantJid(nick);
+    });
   }
 
   reload(): Promise<ReloadResult> {
@@ -134,13 +142,15 @@ export class AdminService {
     return this.muc;
   }
 
-  private room(input: string): Room {
+  /** Runs `fn` on the room `input` in its queue (loaded from storage if need be), as its stanzas run. */
+  private inRoom<T>(input: string, fn: (muc: MucService, room: Room) => T | Promise<T>): Promise<T> {
     const muc = this.requireMuc();
     const jid: Jid | undefined = parseJid(input);
     if (!jid || !jid.local || jid.resource) throw new AdminError('bad-request', `invalid room JID "${input}": expected room@${muc.domain}`);
     if (jid.domain !== muc.domain) throw new AdminError('bad-request', `${jid.bare} is not on the MUC service ${muc.domain}`);
-    const room = muc.rooms.get(jid.bare);
-    if (!room) throw new AdminError('item-not-found', `there is no room ${jid.bare}`);
-    return room;
+    return muc.withRoom(jid.bare, (room) => {
+      if (!room) throw new AdminError('item-not-found', `there is no room ${jid.bare}`);
+      return fn(muc, room);
+    });
   }
 }

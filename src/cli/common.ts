@@ -59,7 +59,10 @@ export async function resolveConfig(opts: ConfigOptions): Promise<{ config: Conf
   });
 }
 
-/** The account key (normalized local part) of a JID given on the command line. */
+/**
+ * The account key of a JID given on the command line: its localpart as parsing prepares it
+ * (PRECIS, src/core/jid.ts), the same form IBR and SASL use.
+ */
 export function accountOf(config: Config, input: string): { username: string; jid: string } {
   return parseAccount(config.domain, input);
 }

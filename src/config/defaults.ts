@@ -69,6 +69,7 @@ export function defaultConfig(): Config {
       historyLength: 20,
       maxHistoryLength: 100,
       maxUsers: 0,
+      maxLiveRooms: 1000,
       roomCreationPerAddressPerMinute: 10,
     },
     push: {

@@ -303,6 +303,7 @@ const schema: Schema<Config> = {
     historyLength: int(0),
     maxHistoryLength: int(0),
     maxUsers: int(0),
+    maxLiveRooms: int(1),
     roomCreationPerAddressPerMinute: int(0),
   },
   push: {

@@ -81,6 +81,8 @@ export interface Config {
     maxHistoryLength: number;
     /** Default max occupants (0 = unlimited). */
     maxUsers: number;
+    /** Rooms kept in memory; past it the least recently used empty persistent room is unloaded (it loads again when addressed). */
+    maxLiveRooms: number;
     /** Rooms created per client IP per minute (0: unlimited). */
     roomCreationPerAddressPerMinute: number;
   };

@@ -1,5 +1,5 @@
 import type { ServerContext } from '../core/context.ts';
-import { bareOf, isValidLocalpart, type Jid } from '../core/jid.ts';
+import { bareOf, localpart, type Jid } from '../core/jid.ts';
 import type { StoredCredentials } from '../stream/sasl/credentials.ts';
 import { credentialsFor } from '../admin/accounts.ts';
 import { asStanzaError } from '../admin/errors.ts';
@@ -13,10 +13,10 @@ import type { IqTarget } from './iq-handlers.ts';
 import { creationLimit } from '../core/address-limit.ts';
 import type { Connection } from '../transport/connection.ts';
 
-/** Normalizes a requested username, or explains why it cannot be an account name. */
-export function normalizeUsername(raw: string): string {
-  const u = raw.normalize('NFKC').toLowerCase();
-  if (!isValidLocalpart(u)) throw new StanzaError('not-acceptable', 'the username contains characters a JID cannot have');
+/** Prepares a requested username as SASL and routing will (a JID localpart), or explains why it cannot be one. */
+function username(raw: string): string {
+  const u = localpart(raw);
+  if (u === undefined) throw new StanzaError('not-acceptable', 'the username contains characters a JID localpart cannot have');
   return u;
 }
 
@@ -43,22 +43,21 @@ export function installRegistration(ctx: ServerContext, host: Host, lifecycle: S
       const rawUser = query.getChildText('username');
       const password = query.getChildText('password');
       if (!rawUser || password === null) throw new StanzaError('not-acceptable', 'username and password are required');
-      const username = normalizeUsername(rawUser);
+      const name = username(rawUser);
       // Taken before any await, so parallel requests cannot all pass; only a created account
       // keeps its slot. XEP-0077 3.1.1 names not-acceptable for registering too often; the
       // type is wait, as a later attempt can succeed.
       const slot = perAddress.reserve(conn.remoteAddress);
       if (!slot) throw new StanzaError('not-acceptable', 'too many accounts registered from your address; try again in a minute', 'wait');
       try {
-        // The cheap answer first; `create` checks again as it writes (an admin may add the name meanwhile).
-        if (await ctx.accounts.exists(username)) throw new StanzaError('conflict', 'that username is taken');
-        const credentials = await credentialsOf(password);
-        if (!(await ctx.accounts.create({ username, credentials, created: Date.now() }))) throw new StanzaError('conflict', 'that username is taken');
+        // XEP-0077 3.1: a taken name, or one another registration is creating right now, is a conflict.
+        const created = await ctx.accounts.create(name, async () => ({ credentials: await credentialsOf(password), created: Date.now() }));
+        if (!created) throw new StanzaError('conflict', 'that username is taken');
       } catch (err) {
         slot();
         throw err;
       }
-      ctx.log.info({ username }, 'account registered in-band');
+      ctx.log.info({ username: name }, 'account registered in-band');
       return reply();
     } catch (err) {
       if (err instanceof StanzaError) return errorReply(iq, err);
@@ -88,12 +87,11 @@ export function installRegistration(ctx: ServerContext, host: Host, lifecycle: S
       });
       return undefined;
     }
-    const username = payload.getChildText('username');
+    const given = payload.getChildText('username');
     const password = payload.getChildText('password');
-    if (username !== null && username.toLowerCase() !== to.local) throw new StanzaError('bad-request', 'the username cannot change');
+    if (given !== null && localpart(given) !== to.local) throw new StanzaError('bad-request', 'the username cannot change');
     if (password === null) throw new StanzaError('bad-request', 'a new password is required');
-    const credentials = await credentialsOf(password);
-    if (!(await ctx.accounts.update(to.local, (a) => ({ ...a, credentials })))) throw new StanzaError('item-not-found');
+    await ctx.accounts.put({ ...account, credentials: await credentialsOf(password) });
     return undefined;
   };
   for (const target of ['account', 'server'] as const) {

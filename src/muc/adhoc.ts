@@ -35,8 +35,8 @@ export function installMucCommands(muc: MucService, admin: AdminService): void {
     node: MUC_COMMAND.listRooms,
     name: 'List Rooms',
     form: null,
-    run: () => {
-      const rooms = admin.rooms();
+    run: async () => {
+      const rooms = await admin.rooms();
       return {
         form: adminForm('result', null, [
           formField('roomjids', rooms.map((r) => r.jid), { type: 'jid-multi', label: 'The rooms' }),

@@ -1,4 +1,5 @@
 import { parseJid, type Jid } from '../core/jid.ts';
+import { enforceNick } from './nick.ts';
 import { xml, type Element } from '../xml/element.ts';
 import { StanzaError } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
@@ -161,7 +162,11 @@ function affiliationTarget(room: Room, item: Element): { bare: string; nick?: st
   if (jidAttr !== undefined) {
     const jid = parseJid(jidAttr);
     if (!jid) throw new StanzaError('jid-malformed', `${jidAttr} is not a valid JID`);
-    return { bare: jid.bare, nick };
+    // A nick given with the JID is registered for it ('' drops the registration): enforced as a join's.
+    if (!nick) return { bare: jid.bare, nick };
+    const enforced = enforceNick(nick);
+    if (enforced === undefined) throw new StanzaError('jid-malformed', `${nick} is not an allowed nickname`);
+    return { bare: jid.bare, nick: enforced };
   }
   // Some clients name a present occupant by nick only (Prosody accepts it too).
   if (nick === undefined) throw new StanzaError('bad-request', 'an affiliation item needs the bare JID of the user');

@@ -60,7 +60,12 @@ export function configForm(c: RoomConfig, maxHistory: number): Element {
     formField('muc#roomconfig_allowpm', c.allowPm, {
       type: 'list-single',
       label: 'Who may send private messages',
-      options: ['anyone', 'participants', 'moderators', 'none'].map((value) => ({ value })),
+      options: [
+        { label: 'Anyone', value: 'anyone' },
+        { label: 'Participants', value: 'participants' },
+        { label: 'Moderators', value: 'moderators' },
+        { label: 'Nobody', value: 'none' },
+      ],
     }),
   );
   x.cnode(formField('muc#roomconfig_enablearchiving', c.archiving, { type: 'boolean', label: 'Archive messages (XEP-0313)' }));
@@ -68,7 +73,7 @@ export function configForm(c: RoomConfig, maxHistory: number): Element {
     formField('muc#roomconfig_presencebroadcast', c.presenceBroadcast, {
       type: 'list-multi',
       label: 'Roles whose presence is broadcast',
-      options: ROLES.map((value) => ({ value })),
+      options: ROLES.map((value) => ({ label: `${value[0]!.toUpperCase()}${value.slice(1)}s`, value })),
     }),
   );
   x.cnode(formField('muc#roomconfig_allowregister', c.allowRegister, { type: 'boolean', label: 'Visitors may register a nickname and become members' }));
@@ -76,7 +81,11 @@ export function configForm(c: RoomConfig, maxHistory: number): Element {
     formField('mucpush#push_policy', c.pushPolicy, {
       type: 'list-single',
       label: 'Push notifications for absent members',
-      options: ['default', 'mentions', 'all'].map((value) => ({ value })),
+      options: [
+        { label: 'As the server is set up', value: 'default' },
+        { label: 'Only mentions', value: 'mentions' },
+        { label: 'Every message', value: 'all' },
+      ],
     }),
   );
   return x;

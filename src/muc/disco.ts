@@ -42,11 +42,11 @@ export function installDisco(muc: MucService): void {
     for (const f of [...muc.serviceFeatures].sort()) q.c('feature', { var: f });
     return q;
   });
-  muc.serviceIq.on('get', 'query', NS.DISCO_ITEMS, ({ payload, from }) => {
+  muc.serviceIq.on('get', 'query', NS.DISCO_ITEMS, async ({ payload, from }) => {
     if (payload.attrs.node) return node('items', payload.attrs.node as string, from);
     const q = xml('query', { xmlns: NS.DISCO_ITEMS });
-    for (const room of muc.rooms.values()) {
-      if (room.config.public && !room.locked) q.c('item', { jid: room.jid.bare, name: room.config.name || room.jid.local });
+    for (const room of await muc.listedRooms()) {
+      if (room.public && !room.locked) q.c('item', { jid: room.jid, name: room.name || room.jid.slice(0, room.jid.indexOf('@')) });
     }
     return q;
   });

@@ -48,4 +48,6 @@ export interface RoomEvents {
   /** Affiliations, registrations or configuration changed (persisted by the core). */
   'room:changed': { room: Room };
   'room:destroyed': { room: Room };
+  /** An empty persistent room left memory (muc.maxLiveRooms); it loads again when addressed. */
+  'room:unloaded': { room: Room };
 }

@@ -4,6 +4,7 @@ import { NS } from '../xml/ns.ts';
 import type { Occupant } from './occupant.ts';
 import type { Removal, Room } from './room.ts';
 import type { MucService } from './service.ts';
+import { PRIORITY } from './priorities.ts';
 
 /**
  * Message error conditions that mean the occupant's session is gone (Prosody's
@@ -91,9 +92,11 @@ interface Ghosting {
  * session synchronously, inside the error's delivery (this handler runs first on
  * `room:delivery-failed`). A local session that has just closed (hibernation timed out) bounces
  * all its unacknowledged stanzas in a row, and the lifecycle queues its `session:closed` (whose
- * unavailable presence the presence module sends) after those bounces: the first bounce marks
- * the session, the following ones are collected, and the removal happens in `session:closed`
- * at high priority, before that presence is routed. That way the ghost event carries the
+ * unavailable presence the presence module sends) after those bounces. Every room handles its
+ * stanzas one at a time, in its own queue: the bounces are queued there, then `session:closed`
+ * (at high priority, before that presence is routed) queues the removal behind them, and the
+ * presence comes last. The first bounce marks the session, the following ones are collected,
+ * and the removal finishes the ghost. That way the ghost event carries the
  * message that matters (the newest one with a body from someone else) rather than whatever
  * stanza happened to be unacknowledged first (often the join's empty <subject/>). If no
  * `session:closed` comes, the removal happens on the next turn of the event loop.
@@ -142,11 +145,19 @@ export function installGhosts(muc: MucService): void {
     room.leaveSession(occupant, jid, removal);
   }
 
-  function flush(full: string): void {
+  /** Finishes the ghosting of `full` in `room`, if its bounces started one (in the room's queue). */
+  function finishIn(full: string, room: Room): void {
     const byRoom = closing.get(full);
-    if (!byRoom) return;
-    closing.delete(full);
-    for (const g of byRoom.values()) finish(g);
+    const g = byRoom?.get(room);
+    if (!byRoom || !g) return;
+    byRoom.delete(room);
+    if (byRoom.size === 0) closing.delete(full);
+    finish(g);
+  }
+
+  /** Queues the finish in each room, behind the bounces already queued there. */
+  function flush(full: string, rooms: Iterable<Room>): void {
+    for (const room of [...rooms]) void muc.inRoom(room.jid.bare, () => finishIn(full, room));
   }
 
   muc.hooks.on(
@@ -171,15 +182,17 @@ export function installGhosts(muc: MucService): void {
       let byRoom = closing.get(jid.full);
       if (!byRoom) {
         closing.set(jid.full, (byRoom = new Map()));
-        setImmediate(() => flush(jid.full));
+        setImmediate(() => flush(jid.full, closing.get(jid.full)?.keys() ?? []));
       }
       byRoom.set(room, g);
     },
-    100,
+    PRIORITY.deliveryFailed.ghosts,
   );
 
-  // Before the presence module routes the closed session's unavailable presence (priority 0).
-  muc.ctx.hooks.on('session:closed', ({ session }) => void flush(session.jid.full), 100);
+  // Before the presence module routes the closed session's unavailable presence (priority 0):
+  // the finish is queued in every room of the session, after the bounces (routed before this
+  // event, so already queued, though not yet looked at) and before that presence.
+  muc.ctx.hooks.on('session:closed', ({ session }) => flush(session.jid.full, muc.roomsOf(session.jid.full)), PRIORITY.sessionClosed.ghosts);
 }
 
 /** The archived copy of a broadcast message, addressed to the ghost; null when not found. */

@@ -4,6 +4,7 @@ import type { MucService } from './service.ts';
 import type { Room } from './room.ts';
 import { Prepared } from './stanzas.ts';
 import { parseArchived } from '../store/archive.ts';
+import { PRIORITY } from './priorities.ts';
 
 interface Entry {
   el: Element;
@@ -71,11 +72,12 @@ export function installHistory(muc: MucService): void {
       for (const e of entries) {
         const copy = cloneElement(e.el);
         copy.cnode(xml('delay', { xmlns: NS.DELAY, stamp: new Date(e.time).toISOString(), from: room.jid.bare }));
-        muc.deliver(jid.full, new Prepared(copy));
+        room.deliver(jid.full, new Prepared(copy));
       }
     },
-    20,
+    PRIORITY.joined.history,
   );
 
   muc.hooks.on('room:destroyed', ({ room }) => void histories.delete(room));
+  muc.hooks.on('room:unloaded', ({ room }) => void histories.delete(room));
 }

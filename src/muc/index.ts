@@ -34,6 +34,5 @@ export async function installMuc(ctx: ServerContext, host: Host, domain: string)
   installAdmin(muc);
   installModerated(muc);
   host.disco.addItem(domain, 'Chatrooms');
-  await muc.load();
   return muc;
 }

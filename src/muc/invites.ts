@@ -66,7 +66,10 @@ async function invite(muc: MucService, room: Room, occupant: Occupant | undefine
     if (room.config.membersOnly && room.affiliation(to.bare) === 'none') {
       await room.setAffiliation(to.bare, 'member', occupant, `Invited by ${from.bare}`);
     }
-    const item = xml('invite', { from: from.full });
+    // XEP-0045 7.8.2 lets the room name the inviter by real or occupant JID: where real JIDs are
+    // not public, the occupant JID (an absent admin is named by bare JID, as its list shows it).
+    const inviter = !room.anonymous ? from.full : occupant ? room.occupantJid(occupant.nick) : from.bare;
+    const item = xml('invite', { from: inviter });
     if (reason) item.c('reason').t(reason);
     const cont = el.getChild('continue');
     if (cont) item.cnode(cloneElement(cont));

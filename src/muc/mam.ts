@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseJid, type Jid } from '../core/jid.ts';
+import { nickKey } from './nick.ts';
 import { RoomArchive, parseArchived, type ArchivedMessage } from '../store/archive.ts';
 import { cloneElement, formValues, xml, type Element } from '../xml/element.ts';
 import { StanzaError } from '../xml/errors.ts';
@@ -238,8 +239,9 @@ function withFilter(room: Room, from: Jid, value: string): (m: ArchivedMessage) 
   const jid = parseJid(value);
   if (!jid) throw new StanzaError('jid-malformed', 'with must be a JID');
   if (jid.bare === room.jid.bare) {
-    const nick = jid.resource;
-    return nick ? (m) => m.nick === nick : () => true;
+    if (!jid.resource) return () => true;
+    const key = nickKey(jid.resource);
+    return (m) => nickKey(m.nick) === key;
   }
   if (!seesRealJids(room, from)) throw new StanzaError('forbidden', 'real JIDs are only visible to moderators in this room');
   return (m) => m.jid === jid.bare;

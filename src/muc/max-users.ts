@@ -1,5 +1,6 @@
 import { StanzaError } from '../xml/errors.ts';
 import type { MucService } from './service.ts';
+import { PRIORITY } from './priorities.ts';
 
 /**
  * Occupant limit (muc#roomconfig_maxusers, XEP-0045 7.2.10): a full room refuses newcomers
@@ -17,6 +18,6 @@ export function installMaxUsers(muc: MucService): void {
       if (aff === 'owner' || aff === 'admin') return;
       throw new StanzaError('service-unavailable', 'this room is full', 'wait');
     },
-    20,
+    PRIORITY.preJoin.maxUsers,
   );
 }

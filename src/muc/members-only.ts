@@ -1,6 +1,7 @@
 import { StanzaError } from '../xml/errors.ts';
 import type { MucService } from './service.ts';
 import type { Room } from './room.ts';
+import { PRIORITY } from './priorities.ts';
 
 /**
  * Members-only rooms (XEP-0045 7.2.5, 10.2): unaffiliated users are refused with
@@ -15,7 +16,7 @@ export function installMembersOnly(muc: MucService): void {
       if (!room.config.membersOnly) return;
       if (room.affiliation(jid.bare) === 'none') throw new StanzaError('registration-required', 'this room is members-only', 'auth');
     },
-    30,
+    PRIORITY.preJoin.membersOnly,
   );
 
   // `room:changed` follows every configuration or affiliation change: nobody unaffiliated may

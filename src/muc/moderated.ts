@@ -8,6 +8,7 @@ import type { Occupant } from './occupant.ts';
 import type { Room } from './room.ts';
 import type { MucService } from './service.ts';
 import { Prepared } from './stanzas.ts';
+import { PRIORITY } from './priorities.ts';
 
 /**
  * Voice (XEP-0045 7.4, 7.13, 8.6): a visitor may not send messages to all occupants (forbidden);
@@ -23,7 +24,7 @@ export function installModerated(muc: MucService): void {
     ({ occupant }) => {
       if (occupant.role === 'visitor') throw new StanzaError('forbidden', 'visitors may not send messages to all occupants; request voice first');
     },
-    100,
+    PRIORITY.preMessage.voice,
   );
 
   muc.hooks.on('room:direct-message', ({ room, occupant, from, stanza }) => {
@@ -62,7 +63,7 @@ function request(muc: MucService, room: Room, occupant: Occupant, from: Jid): vo
   const p = new Prepared(xml('message', { from: room.jid.bare, id: randomUUID() }, form));
   for (const moderator of room.occupants.values()) {
     if (moderator.role !== 'moderator') continue;
-    for (const full of moderator.sessions.keys()) muc.deliver(full, p);
+    for (const full of moderator.sessions.keys()) room.deliver(full, p);
   }
 }
 

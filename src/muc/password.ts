@@ -1,6 +1,7 @@
 import { StanzaError } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
 import type { MucService } from './service.ts';
+import { PRIORITY } from './priorities.ts';
 
 /**
  * Password-protected rooms (XEP-0045 7.2.6): every entering user, owners included, gives the
@@ -17,6 +18,6 @@ export function installPassword(muc: MucService): void {
       const given = stanza.getChild('x', NS.MUC)?.getChildText('password');
       if (given !== secret) throw new StanzaError('not-authorized', given == null ? 'a password is required to enter this room' : 'wrong password', 'auth');
     },
-    10,
+    PRIORITY.preJoin.password,
   );
 }

@@ -1,4 +1,5 @@
-import { parseJid, type Jid } from '../core/jid.ts';
+import type { Jid } from '../core/jid.ts';
+import { enforceNick } from './nick.ts';
 import { formField, formValues, xml, type Element } from '../xml/element.ts';
 import { StanzaError } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
@@ -36,12 +37,12 @@ function checkVisible(room: Room, from: Jid): void {
   if (room.locked && room.affiliation(from.bare) !== 'owner') throw new StanzaError('item-not-found');
 }
 
-/** Validates a submitted nickname as a resource part (RFC 7622); returns it normalized. */
-function validNick(room: Room, raw: string | undefined): string {
+/** A submitted nickname, enforced as a join enforces it (nick.ts). */
+function validNick(raw: string | undefined): string {
   if (raw === undefined || raw.trim() === '') throw new StanzaError('not-acceptable', 'a nickname is required');
-  const jid = parseJid(`${room.jid.bare}/${raw}`);
-  if (!jid || jid.resource === '' || jid.resource.trim() !== jid.resource) throw new StanzaError('not-acceptable', 'that nickname is not valid');
-  return jid.resource;
+  const nick = enforceNick(raw);
+  if (nick === undefined) throw new StanzaError('not-acceptable', 'that nickname is not allowed (PRECIS Nickname profile, RFC 8266)');
+  return nick;
 }
 
 /**
@@ -91,7 +92,7 @@ export function installRegister(muc: MucService): void {
     if (form.attrs.type !== undefined && form.attrs.type !== 'submit') throw new StanzaError('bad-request', 'the form type must be submit');
     const values = formValues(form);
     if (values.get('FORM_TYPE')?.[0] !== NS.MUC_REGISTER) throw new StanzaError('bad-request', `FORM_TYPE must be ${NS.MUC_REGISTER}`);
-    const nick = validNick(room, values.get(NICK_FIELD)?.[0]);
+    const nick = validNick(values.get(NICK_FIELD)?.[0]);
 
     const owner = room.nickOwner(nick);
     if (owner !== undefined && owner !== bare) throw new StanzaError('conflict', 'that nickname is registered by another user');

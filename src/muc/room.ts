@@ -1,17 +1,21 @@
 import { createHash } from 'node:crypto';
 import { parseJid, type Jid } from '../core/jid.ts';
 import { monotonicUlid } from '../core/ulid.ts';
+import { trackWork } from '../core/work-tracking.ts';
 import { cloneElement, xml, type Element } from '../xml/element.ts';
 import { StanzaError } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
 import type { MucService } from './service.ts';
 import { Occupant } from './occupant.ts';
+import { OutputGate } from './output-gate.ts';
+import type { RoomView } from './room-view.ts';
+import { enforceNick, NickMap, nickKey } from './nick.ts';
 import { mucUserX, occupantIdEl, Prepared, presencePayload } from './stanzas.ts';
 import { AFFILIATION_RANK, ROLE_RANK, type Affiliation, type Role, type RoomRecord } from './types.ts';
 
 const ulid = monotonicUlid();
 
-/** Registered nicks by nick: the first holder in record order, and how many hold each. */
+/** Registered nicks by comparison form (nickKey): the first holder in record order, and how many hold each. */
 interface NickIndex {
   nicks: Record<string, string>;
   owners: Map<string, string>;
@@ -32,14 +36,17 @@ export interface Removal {
  * The room core: occupants, presence, groupchat and private messages, and the fan-out.
  * Features (src/muc/*.ts) hook into its events; the core knows none of them.
  */
-export class Room {
-  readonly occupants = new Map<string, Occupant>();
+export class Room implements RoomView {
+  /** Occupants by nick, compared as RFC 8266 says (see nick.ts). */
+  readonly occupants = new NickMap<Occupant>();
   /** Occupant by real full JID. */
   readonly bySession = new Map<string, Occupant>();
   /** `record.nicks` inverted (built on first use; see `nickOwner`, `setRegisteredNick`). */
   private nickIndex: NickIndex | null = null;
   /** Voice granted to or revoked from unaffiliated users, by bare JID (see `entryRole`); in memory only. */
   private readonly rememberedRoles = new Map<string, Role>();
+  /** Keeps the room's output in decision order while a message waits for its archive commit. */
+  private readonly gate = new OutputGate();
 
   constructor(
     readonly jid: Jid,
@@ -110,9 +117,46 @@ export class Room {
     return this.occupants.size === 0;
   }
 
+  // ------------------------------------------------------------------ RoomView (asked from outside src/muc/)
+
+  get pushPolicy() {
+    return this.config.pushPolicy;
+  }
+
+  registeredNick(bare: string): string | undefined {
+    return this.record.nicks[bare];
+  }
+
+  registeredMembers(): Iterable<[string, string]> {
+    return Object.entries(this.record.nicks);
+  }
+
+  nickOf(full: string): string | undefined {
+    return this.bySession.get(full)?.nick;
+  }
+
+  presentUsers(reachable: (full: string) => boolean): Set<string> {
+    const out = new Set<string>();
+    for (const occupant of this.occupants.values()) {
+      for (const full of occupant.sessions.keys()) {
+        if (reachable(full)) {
+          out.add(occupant.bare);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Sends a prepared stanza from the room to one real full JID, in the room's output order. */
+  deliver(to: string, p: Prepared): void {
+    if (this.gate.open) this.service.deliver(to, p);
+    else this.gate.send(() => this.service.deliver(to, p));
+  }
+
   // ------------------------------------------------------------------ presence
 
-  async handlePresence(stanza: Element, from: Jid, nick: string): Promise<void> {
+  async handlePresence(stanza: Element, from: Jid, requested: string): Promise<void> {
     const type = stanza.attrs.type as string | undefined;
     const current = this.bySession.get(from.full);
     if (type === 'error') {
@@ -124,13 +168,16 @@ export class Room {
       return;
     }
     if (type !== undefined) return; // subscriptions and probes to a room are ignored
-    if (!nick) throw new StanzaError('jid-malformed', 'a nickname is required');
+    if (!requested) throw new StanzaError('jid-malformed', 'a nickname is required');
+    const nick = enforceNick(requested);
+    if (nick === undefined) throw new StanzaError('jid-malformed', 'that nickname is not allowed (PRECIS Nickname profile, RFC 8266)');
     if (current && current.nick !== nick) return this.changeNick(current, from, nick, stanza);
     if (current) return this.updatePresence(current, from, stanza);
-    return this.join(stanza, from, nick);
+    return this.join(stanza, from, nick, nick !== requested);
   }
 
-  private async join(stanza: Element, from: Jid, nick: string): Promise<void> {
+  /** `rewritten`: enforcing the Nickname profile changed the requested nick (XEP-0045 status 210: the service modified the nick). */
+  private async join(stanza: Element, from: Jid, nick: string, rewritten: boolean): Promise<void> {
     const aff = this.affiliation(from.bare);
     if (this.locked && aff !== 'owner') throw new StanzaError('item-not-found', 'this room is locked until its owner configures it');
     const existing = this.occupants.get(nick);
@@ -157,12 +204,15 @@ export class Room {
     if (!this.anonymous) selfCodes.push(100);
     if (this.config.archiving) selfCodes.push(170);
     if (isNew) selfCodes.push(201);
+    if (rewritten) selfCodes.push(210);
     this.broadcastPresence(occupant, { selfCodes, onlyTo: existing ? [from.full] : undefined });
     await this.service.hooks.fire('room:joined', { room: this, occupant, jid: from, stanza });
   }
 
   private changeNick(occupant: Occupant, from: Jid, nick: string, stanza: Element): void {
-    if (this.occupants.has(nick)) throw new StanzaError('conflict', 'that nickname is in use');
+    // Its own nick in another case is not a conflict.
+    const holder = this.occupants.get(nick);
+    if (holder && holder !== occupant) throw new StanzaError('conflict', 'that nickname is in use');
     const owner = this.nickOwner(nick);
     if (owner && owner !== from.bare) throw new StanzaError('conflict', 'that nickname is registered by another user');
     if (occupant.sessions.size > 1) throw new StanzaError('not-acceptable', 'leave from your other resources before changing nickname');
@@ -230,12 +280,14 @@ export class Room {
     },
   ): void {
     const cache = new Map<string, Prepared>();
+    // The real JID others may be shown: a session still here, else the one that just left.
+    const realJid = subject.sessions.keys().next().value ?? opts.extraSelf?.[0];
     const variant = (withJid: boolean, self: boolean, sessionJid?: string) => {
       const key = `${withJid}|${self}|${sessionJid ?? ''}`;
       let p = cache.get(key);
       if (!p) {
         const codes = [...(opts.codes ?? []), ...(self ? (opts.selfCodes ?? []) : [])];
-        p = new Prepared(this.presenceOf(subject, { withJid: withJid ? (sessionJid ?? [...subject.sessions.keys()][0]) : undefined, codes, unavailable: opts.unavailable, newNick: opts.newNick, removal: opts.removal }));
+        p = new Prepared(this.presenceOf(subject, { withJid: withJid ? (sessionJid ?? realJid) : undefined, codes, unavailable: opts.unavailable, newNick: opts.newNick, removal: opts.removal }));
         cache.set(key, p);
       }
       return p;
@@ -248,9 +300,9 @@ export class Room {
       if (!self && !broadcastRoles.has(subject.role === 'none' ? 'participant' : subject.role)) continue;
       const withJid = self || this.seesRealJids(recipient);
       const p = variant(withJid, self, self ? full : undefined);
-      this.service.deliver(full, p);
+      this.deliver(full, p);
     }
-    for (const full of opts.extraSelf ?? []) this.service.deliver(full, variant(true, true, full));
+    for (const full of opts.extraSelf ?? []) this.deliver(full, variant(true, true, full));
   }
 
   /** The presence of one occupant to one session, for the join roster. */
@@ -258,7 +310,7 @@ export class Room {
     const self = subject === recipient;
     const withJid = self || this.seesRealJids(recipient);
     const el = this.presenceOf(subject, { withJid: withJid ? (self ? to : [...subject.sessions.keys()][0]) : undefined, codes, unavailable, removal });
-    this.service.deliver(to, new Prepared(el));
+    this.deliver(to, new Prepared(el));
   }
 
   presenceOf(
@@ -321,7 +373,7 @@ export class Room {
     for (const c of stanza.children) {
       if (typeof c === 'string') continue;
       // Ids claimed by=this room, and occupant ids, come only from the room (XEP-0359, XEP-0421).
-      if (c.name === 'stanza-id' && c.attrs.xmlns === NS.SID && c.attrs.by === this.jid.bare) continue;
+      if (c.name === 'stanza-id' && c.attrs.xmlns === NS.SID && parseJid(c.attrs.by as string | undefined)?.full === this.jid.bare) continue;
       if (c.name === 'occupant-id' && c.attrs.xmlns === NS.OCCUPANT_ID) continue;
       out.cnode(c);
     }
@@ -329,15 +381,21 @@ export class Room {
     out.cnode(occupantIdEl(sender));
     const message = { room: this, occupant: sender, from, stanza: out, stanzaId, body: out.getChildText('body') };
     // The echo's stanza-id promises that history has the message: it goes out after the commit.
-    await this.service.hooks.fire('room:commit-message', message);
-    this.broadcastMessage(out);
-    this.service.hooks.emit('room:message', message);
+    // The room takes its next stanza meanwhile; its later output waits behind this message.
+    const committed = this.service.hooks.fire('room:commit-message', message);
+    trackWork(
+      this.gate.after(committed, (err) => {
+        if (err) return this.service.refuse(stanza, err, this.jid);
+        this.broadcastMessage(out);
+        this.service.hooks.emit('room:message', message);
+      }),
+    );
   }
 
   /** Groupchat fan-out: one serialization, every occupant session (the sender's too). */
   broadcastMessage(el: Element): void {
     const p = new Prepared(el);
-    for (const full of this.bySession.keys()) this.service.deliver(full, p);
+    for (const full of this.bySession.keys()) this.deliver(full, p);
   }
 
   private privateMessage(stanza: Element, from: Jid, nick: string, sender: Occupant | undefined): void {
@@ -352,7 +410,7 @@ export class Room {
     for (const c of stanza.children) if (typeof c !== 'string') out.cnode(c);
     out.c('x', { xmlns: NS.MUC_USER });
     const p = new Prepared(out);
-    for (const full of target.sessions.keys()) this.service.deliver(full, p);
+    for (const full of target.sessions.keys()) this.deliver(full, p);
   }
 
   // ------------------------------------------------------------------ admin
@@ -468,10 +526,12 @@ export class Room {
   nickOwner(nick: string): string | undefined {
     let index = this.nickIndex;
     if (!index || index.nicks !== this.record.nicks) index = this.indexNicks();
-    const bare = index.owners.get(nick);
-    if (bare === undefined || this.record.nicks[bare] === nick) return bare;
+    const key = nickKey(nick);
+    const bare = index.owners.get(key);
+    const held = bare === undefined ? undefined : this.record.nicks[bare];
+    if (bare === undefined || (held !== undefined && nickKey(held) === key)) return bare;
     // record.nicks was changed without setRegisteredNick: index it again.
-    return this.indexNicks().owners.get(nick);
+    return this.indexNicks().owners.get(key);
   }
 
   /** Registers (or, with undefined, drops) the reserved nick of `bare`; callers save the record. */
@@ -483,21 +543,25 @@ export class Room {
     else nicks[bare] = nick;
     const index = this.nickIndex;
     if (!index || index.nicks !== nicks) return;
-    if (before !== undefined) {
-      const holders = (index.holders.get(before) ?? 1) - 1;
+    // The index counts comparison forms: a change of case alone leaves it as it is.
+    const beforeKey = before === undefined ? undefined : nickKey(before);
+    const key = nick === undefined ? undefined : nickKey(nick);
+    if (beforeKey === key) return;
+    if (beforeKey !== undefined) {
+      const holders = (index.holders.get(beforeKey) ?? 1) - 1;
       if (holders === 0) {
-        index.holders.delete(before);
-        index.owners.delete(before);
+        index.holders.delete(beforeKey);
+        index.owners.delete(beforeKey);
       } else {
-        index.holders.set(before, holders);
+        index.holders.set(beforeKey, holders);
         // Another bare JID holds it too: which one comes first is in the record's order.
-        if (index.owners.get(before) === bare) this.nickIndex = null;
+        if (index.owners.get(beforeKey) === bare) this.nickIndex = null;
       }
     }
-    if (nick !== undefined && this.nickIndex) {
-      const holders = index.holders.get(nick) ?? 0;
-      index.holders.set(nick, holders + 1);
-      if (holders === 0) index.owners.set(nick, bare);
+    if (key !== undefined && this.nickIndex) {
+      const holders = index.holders.get(key) ?? 0;
+      index.holders.set(key, holders + 1);
+      if (holders === 0) index.owners.set(key, bare);
       // A new key goes last, behind the present holder; an existing key keeps its place.
       else if (before !== undefined) this.nickIndex = null;
     }
@@ -507,8 +571,9 @@ export class Room {
     const owners = new Map<string, string>();
     const holders = new Map<string, number>();
     for (const [bare, n] of Object.entries(this.record.nicks)) {
-      if (!owners.has(n)) owners.set(n, bare);
-      holders.set(n, (holders.get(n) ?? 0) + 1);
+      const key = nickKey(n);
+      if (!owners.has(key)) owners.set(key, bare);
+      holders.set(key, (holders.get(key) ?? 0) + 1);
     }
     this.nickIndex = { nicks: this.record.nicks, owners, holders };
     return this.nickIndex;

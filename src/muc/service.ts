@@ -15,7 +15,9 @@ import { defaultRoomConfig } from './config.ts';
 import type { RoomNodeHandler } from './disco.ts';
 import type { DiscoNodes } from '../adhoc/commands.ts';
 import type { RoomRecord } from './types.ts';
+import type { RoomView } from './room-view.ts';
 import { creationLimit, type AddressLimit } from '../core/address-limit.ts';
+import { KeyedQueue } from '../core/keyed-queue.ts';
 
 /**
  * The MUC service at conference.<domain>: owns the rooms, routes stanzas to them, answers
@@ -44,6 +46,8 @@ export class MucService {
    * fast) and its ` to="..."` attribute, escaped once at join for every stanza fanned out to it.
    */
   private readonly sessionRooms = new Map<string, { rooms: Set<Room>; to: string }>();
+  /** One stanza at a time per room, by room bare JID (see `handle`). */
+  private readonly roomQueue = new KeyedQueue();
   /** Room creations per client address (one connection once created 5,000 rooms). */
   private readonly creations: AddressLimit;
 
@@ -57,12 +61,55 @@ export class MucService {
     ctx.router.register(domain, (stanza) => this.handle(stanza));
   }
 
-  async load(): Promise<void> {
-    for (const record of await this.store.all()) {
-      const room = new Room(parseJid(record.jid)!, record, this);
-      this.rooms.set(record.jid, room);
-      await this.hooks.fire('room:created', { room });
+  /**
+   * The room `bare`, live or loaded from storage now (with its recent history, restored by the
+   * history feature on `room:created`); undefined when no such room exists. Call it from the
+   * room's queue: nobody else then loads or creates the same room meanwhile.
+   */
+  private async liveRoom(bare: string): Promise<Room | undefined> {
+    const live = this.rooms.get(bare);
+    if (live) {
+      // Most recently used last: eviction takes rooms from the front.
+      this.rooms.delete(bare);
+      this.rooms.set(bare, live);
+      return live;
     }
+    const record = await this.store.get(bare);
+    // A record stored under older, looser JID rules is never addressed by its stored name.
+    const jid = record && parseJid(record.jid);
+    if (!record || !jid || jid.bare !== record.jid) return undefined;
+    const room = new Room(jid, record, this);
+    this.rooms.set(bare, room);
+    await this.hooks.fire('room:created', { room });
+    this.evict();
+    return room;
+  }
+
+  /** Unloads the least recently used empty persistent rooms past `muc.maxLiveRooms` (their record is in storage). */
+  private evict(): void {
+    const max = this.ctx.config.muc.maxLiveRooms;
+    for (const [bare, room] of this.rooms) {
+      if (this.rooms.size <= max) return;
+      // A stanza waiting in the room's queue will find the room it was routed to.
+      if (!room.isEmpty() || !room.config.persistent || this.roomQueue.busy(bare)) continue;
+      this.rooms.delete(bare);
+      this.hooks.emit('room:unloaded', { room });
+    }
+  }
+
+  /** Every room the service lists (disco#items): the live ones and those in storage, each once. */
+  async listedRooms(): Promise<Array<{ jid: string; name: string; public: boolean; locked: boolean }>> {
+    const out = new Map<string, { jid: string; name: string; public: boolean; locked: boolean }>();
+    for (const r of await this.store.all()) {
+      if (parseJid(r.jid)?.bare === r.jid) out.set(r.jid, { jid: r.jid, name: r.config.name, public: r.config.public, locked: r.locked });
+    }
+    for (const room of this.rooms.values()) out.set(room.jid.bare, { jid: room.jid.bare, name: room.config.name, public: room.config.public, locked: room.locked });
+    return [...out.values()];
+  }
+
+  /** The live room with this bare JID, as the rest of the server may see it. */
+  room(bare: string): RoomView | undefined {
+    return this.rooms.get(bare);
   }
 
   /** Read from the config each time: a reload may change the admins (the list is short). */
@@ -146,45 +193,81 @@ export class MucService {
     this.rooms.set(jid.bare, room);
     this.justCreated.add(room);
     this.hooks.emit('room:created', { room });
+    this.evict();
     return room;
   }
 
-  private async handle(stanza: Element): Promise<void> {
+  /**
+   * A room takes one stanza at a time (Prosody's rooms do the same with synchronous events): a
+   * check made before an await (nick free, not yet joined) still holds when its result is
+   * applied. Stanzas to the service itself need no order.
+   */
+  private handle(stanza: Element): Promise<void> {
     const to = parseJid(stanza.attrs.to as string)!;
     const from = parseJid(stanza.attrs.from as string);
-    if (!from) return;
+    if (!from) return Promise.resolve();
+    if (!to.local) return this.guarded(stanza, to, () => this.handleService(stanza, from));
+    return this.inRoom(to.bare, () => this.guarded(stanza, to, () => this.handleRoom(stanza, to, from)));
+  }
+
+  /**
+   * Runs `fn` with the room `bare` (loaded from storage when it is not live; undefined when there
+   * is none) in the room's queue, as a stanza to the room would run: for the admin operations.
+   */
+  withRoom<T>(bare: string, fn: (room: Room | undefined) => T | Promise<T>): Promise<T> {
+    return this.inRoom(bare, async () => fn(await this.liveRoom(bare)));
+  }
+
+  /** Runs `fn` in the queue of the room `roomJid` (whether or not the room exists yet). */
+  inRoom<T>(roomJid: string, fn: () => T | Promise<T>): Promise<T> {
+    return this.roomQueue.run(roomJid, fn);
+  }
+
+  private async handleRoom(stanza: Element, to: Jid, from: Jid): Promise<void> {
+    let room = await this.liveRoom(to.bare);
+    if (!room) {
+      const joining = stanza.name === 'presence' && stanza.attrs.type === undefined && to.resource;
+      if (!joining) throw new StanzaError('item-not-found', 'no such room');
+      if (!this.canCreate(from)) throw new StanzaError('not-allowed', 'you may not create rooms here');
+      // A local service policy, not a lack of resources (RFC 6120 8.3.3.12 rather than
+      // 8.3.3.18); type wait, as the same join succeeds later. Stanzas that come from no
+      // client connection are not limited.
+      const address = this.ctx.sessions.get(from.full)?.connection?.remoteAddress;
+      if (address !== undefined && !this.creations.reserve(address)) {
+        throw new StanzaError('policy-violation', 'too many rooms created from your address; try again in a minute', 'wait');
+      }
+      room = this.createRoom(to, from);
+    }
+    if (stanza.name === 'presence') await room.handlePresence(stanza, from, to.resource);
+    else if (stanza.name === 'message') await room.handleMessage(stanza, from, to.resource);
+    else if (stanza.name === 'iq') await this.handleRoomIq(room, stanza, from, to.resource);
+  }
+
+  /** Runs a stanza's handling; a failure is answered (never rejected), and a failed creating join leaves no room behind. */
+  private async guarded(stanza: Element, to: Jid, fn: () => Promise<void>): Promise<void> {
     try {
-      if (!to.local) return await this.handleService(stanza, from);
-      let room = this.rooms.get(to.bare);
-      if (!room) {
-        const joining = stanza.name === 'presence' && stanza.attrs.type === undefined && to.resource;
-        if (!joining) throw new StanzaError('item-not-found', 'no such room');
-        if (!this.canCreate(from)) throw new StanzaError('not-allowed', 'you may not create rooms here');
-        // A local service policy, not a lack of resources (RFC 6120 8.3.3.12 rather than
-        // 8.3.3.18); type wait, as the same join succeeds later. Stanzas that come from no
-        // client connection are not limited.
-        const address = this.ctx.sessions.get(from.full)?.connection?.remoteAddress;
-        if (address !== undefined && !this.creations.reserve(address)) {
-          throw new StanzaError('policy-violation', 'too many rooms created from your address; try again in a minute', 'wait');
-        }
-        room = this.createRoom(to, from);
-      }
-      if (stanza.name === 'presence') await room.handlePresence(stanza, from, to.resource);
-      else if (stanza.name === 'message') await room.handleMessage(stanza, from, to.resource);
-      else if (stanza.name === 'iq') await this.handleRoomIq(room, stanza, from, to.resource);
+      await fn();
     } catch (err) {
-      if (!(err instanceof StanzaError)) {
-        this.ctx.log.error({ err }, 'room failure');
-        err = new StanzaError('internal-server-error');
-      }
-      if (stanza.attrs.type === 'error') return;
-      const reply = errorReply(stanza, err as StanzaError);
-      if (stanza.name === 'presence') reply.children.unshift(xml('x', { xmlns: NS.MUC }));
-      this.ctx.router.route(reply);
-      // A failed join that created the room leaves nothing behind.
-      const room = this.rooms.get(to.bare);
+      this.refuse(stanza, err, to);
+      const room = to.local ? this.rooms.get(to.bare) : undefined;
       if (room && room.isEmpty() && this.consumeCreated(room)) this.rooms.delete(to.bare);
     }
+  }
+
+  /**
+   * Answers `stanza` with the error `err` (a non-StanzaError is logged and becomes
+   * internal-server-error), from the room or the service `to`, which generated it.
+   */
+  refuse(stanza: Element, err: unknown, to: Jid): void {
+    if (!(err instanceof StanzaError)) {
+      this.ctx.log.error({ err }, 'room failure');
+      err = new StanzaError('internal-server-error');
+    }
+    if (stanza.attrs.type === 'error') return;
+    const reply = errorReply(stanza, err as StanzaError, undefined, to.local ? to.bare : to.domain);
+    // A join error carries the MUC <x/> (XEP-0045 7.2), once: the client's own is already copied.
+    if (stanza.name === 'presence' && !reply.getChild('x', NS.MUC)) reply.children.unshift(xml('x', { xmlns: NS.MUC }));
+    this.ctx.router.route(reply);
   }
 
   private async handleRoomIq(room: Room, iq: Element, from: Jid, nick: string): Promise<void> {

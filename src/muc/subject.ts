@@ -2,6 +2,7 @@ import { xml } from '../xml/element.ts';
 import { StanzaError } from '../xml/errors.ts';
 import type { MucService } from './service.ts';
 import { Prepared } from './stanzas.ts';
+import { PRIORITY } from './priorities.ts';
 
 /** The room subject: sent after history on join, changed by a message with only <subject/>. */
 export function installSubject(muc: MucService): void {
@@ -10,9 +11,9 @@ export function installSubject(muc: MucService): void {
     ({ room, jid }) => {
       const s = room.record.subject;
       const el = xml('message', { from: s ? room.occupantJid(s.nick) : room.jid.bare, type: 'groupchat', id: `subject-${room.jid.local}` }, xml('subject', {}, s?.text ?? ''));
-      muc.deliver(jid.full, new Prepared(el));
+      room.deliver(jid.full, new Prepared(el));
     },
-    10,
+    PRIORITY.joined.subject,
   );
 
   muc.hooks.on(
@@ -27,6 +28,6 @@ export function installSubject(muc: MucService): void {
       room.broadcastMessage(xml('message', { from: room.occupantJid(occupant.nick), type: 'groupchat', ...(stanza.attrs.id ? { id: stanza.attrs.id as string } : {}) }, xml('subject', {}, subject.text())));
       return true;
     },
-    50,
+    PRIORITY.preMessage.subject,
   );
 }

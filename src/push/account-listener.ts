@@ -51,13 +51,13 @@ export function installAccountListener(ctx: ServerContext, muc: MucService | nul
   const groupchatWorth = (session: Session, message: Element, body: string | null): boolean => {
     if (!body || !muc) return false;
     const from = parseJid(message.attrs.from as string | undefined);
-    const room = from && muc.rooms.get(from.bare);
+    const room = from && muc.room(from.bare);
     if (!room || !from) return false;
     const bare = session.jid.bare;
-    const occupant = room.bySession.get(session.jid.full);
-    const nick = occupant?.nick ?? room.record.nicks[bare];
+    const registered = room.registeredNick(bare);
+    const nick = room.nickOf(session.jid.full) ?? registered;
     if (!nick || from.resource === nick) return false;
-    if (room.record.nicks[bare] !== undefined && registrations.forRoom(bare, room.jid).length > 0) return false;
+    if (registered !== undefined && registrations.forRoom(bare, room.jid).length > 0) return false;
     return mentions(message, body, { nick, bare, room: room.jid.bare });
   };
 

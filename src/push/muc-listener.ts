@@ -1,7 +1,7 @@
 import type { ServerContext } from '../core/context.ts';
 import { parseJid } from '../core/jid.ts';
 import type { MucService } from '../muc/service.ts';
-import type { Room } from '../muc/room.ts';
+import type { RoomView } from '../muc/room-view.ts';
 import type { Element } from '../xml/element.ts';
 import { NS } from '../xml/ns.ts';
 import type { PushDispatcher } from './dispatcher.ts';
@@ -27,19 +27,6 @@ export function installMucListener(ctx: ServerContext, muc: MucService, registra
     return parseJid(full)?.domain !== local;
   };
 
-  const presentUsers = (room: Room): Set<string> => {
-    const out = new Set<string>();
-    for (const occupant of room.occupants.values()) {
-      for (const full of occupant.sessions.keys()) {
-        if (live(full)) {
-          out.add(occupant.bare);
-          break;
-        }
-      }
-    }
-    return out;
-  };
-
   /** Sends to each device once: the MUC-service and the room registration may name the same one. */
   const send = (regs: readonly PushRegistration[], stanzaId: string, content: PushContent, count: number) => {
     for (let i = 0; i < regs.length; i++) {
@@ -50,23 +37,23 @@ export function installMucListener(ctx: ServerContext, muc: MucService, registra
     }
   };
 
-  muc.hooks.on('room:message', ({ room, occupant, stanza, stanzaId, body }) => {
+  muc.hooks.on('room:message', ({ room: r, occupant, stanza, stanzaId, body }) => {
+    const room: RoomView = r;
     if (!body || !body.trim() || !registrations.anyMuc) return;
-    const policy = effectivePolicy(room.config.pushPolicy, ctx.config.push.mucPolicy);
+    const policy = effectivePolicy(room.pushPolicy, ctx.config.push.mucPolicy);
     const sender = stanza.attrs.from as string;
-    const nicks = room.record.nicks;
     // Who is absent and what they have unread is settled now; the notifications themselves are
     // queued and sent over the next turns, all sharing one content.
     let present: Set<string> | null = null;
     let content: PushContent | null = null;
-    for (const bare in nicks) {
+    for (const [bare, nick] of room.registeredMembers()) {
       if (bare === occupant.bare) continue;
       const regs = registrations.forRoom(bare, room.jid);
       if (regs.length === 0) continue;
-      present ??= presentUsers(room);
+      present ??= room.presentUsers(live);
       if (present.has(bare)) continue;
       const count = unread.bump(room.jid.bare, bare, stanzaId);
-      if (policy === 'mentions' && !mentions(stanza, body, { nick: nicks[bare]!, bare, room: room.jid.bare })) continue;
+      if (policy === 'mentions' && !mentions(stanza, body, { nick, bare, room: room.jid.bare })) continue;
       content ??= PushContent.of(ctx.config.push, room.jid.domain, sender, body, true);
       send(regs, stanzaId, content, count);
     }

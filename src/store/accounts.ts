@@ -10,8 +10,13 @@ export interface Account {
 /** Accounts of the served domain, keyed by normalized localpart. */
 export class AccountStore {
   private readonly kv: KV<Account>;
-  /** Writes under way per username: a create or update waits for the one before it. */
-  private readonly pending = new Map<string, Promise<unknown>>();
+  /**
+   * Names whose creation is under way. Taken synchronously before the first await of `create`
+   * and held across the password hashing and the write, so two concurrent creations of one name
+   * cannot both see it free (check-then-await-then-act). One AccountStore per process
+   * (ServerContext.accounts); the CLI reaches a running server's through its admin socket.
+   */
+  private readonly creating = new Set<string>();
 
   constructor(store: Store) {
     this.kv = store.sub<Account>('accounts');
@@ -25,27 +30,34 @@ export class AccountStore {
     return (await this.kv.get(username)) !== undefined;
   }
 
+  /**
+   * Creates an account if the name is free: put-if-absent. `build` (the password hashing) runs
+   * only once the name is claimed. Returns false, and writes nothing, when the name exists or
+   * another creation of it is under way.
+   */
+  async create(username: string, build: () => Promise<Omit<Account, 'username'>>): Promise<boolean> {
+    if (this.creating.has(username)) return false;
+    this.creating.add(username);
+    try {
+      if ((await this.kv.get(username)) !== undefined) return false;
+      await this.kv.put(username, { username, ...(await build()) });
+      return true;
+    } finally {
+      this.creating.delete(username);
+    }
+  }
+
+  /** Replaces an existing account's record (password change). New accounts go through `create`. */
   put(account: Account): Promise<void> {
     return this.kv.put(account.username, account);
   }
 
-  /** Creates the account unless the name is taken; false when it is (checked and written as one step). */
-  create(account: Account): Promise<boolean> {
-    return this.exclusive(account.username, async () => {
-      if (await this.exists(account.username)) return false;
-      await this.put(account);
-      return true;
-    });
-  }
-
   /** Rewrites an existing account; false when there is none. */
-  update(username: string, change: (account: Account) => Account): Promise<boolean> {
-    return this.exclusive(username, async () => {
-      const account = await this.get(username);
-      if (!account) return false;
-      await this.put(change(account));
-      return true;
-    });
+  async update(username: string, change: (account: Account) => Account): Promise<boolean> {
+    const account = await this.get(username);
+    if (!account) return false;
+    await this.put(change(account));
+    return true;
   }
 
   /** Every account name, in key order. */
@@ -53,18 +65,6 @@ export class AccountStore {
     const names: string[] = [];
     for await (const [key] of this.kv.range({})) names.push(key);
     return names;
-  }
-
-  /** Runs `fn` after every earlier exclusive write for `username`, so a read and its write cannot interleave with another's. */
-  private exclusive<T>(username: string, fn: () => Promise<T>): Promise<T> {
-    const before = this.pending.get(username) ?? Promise.resolve();
-    const run = before.then(fn, fn);
-    const settled = run.catch(() => {});
-    this.pending.set(username, settled);
-    void settled.then(() => {
-      if (this.pending.get(username) === settled) this.pending.delete(username);
-    });
-    return run;
   }
 
   /** The account record's deletion, for the one atomic account-deletion batch. */

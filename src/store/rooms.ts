@@ -22,6 +22,11 @@ export class RoomStore {
     return out;
   }
 
+  /** The stored record, after the writes already queued for it. */
+  get(jid: string): Promise<RoomRecord | undefined> {
+    return this.writes.run(jid, () => this.kv.get(jid).then((r) => r ?? undefined));
+  }
+
   /** Writes the record as it is when its turn comes (so a later change is never undone). */
   save(room: RoomRecord): Promise<void> {
     return this.writes.run(room.jid, () => this.kv.put(room.jid, room));

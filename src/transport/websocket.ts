@@ -105,7 +105,7 @@ export class WsConnection implements Connection {
   }
 
   write(xmlText: string): void {
-    if (!this.closed) this.output.push(xmlText);
+    if (!this.closed) this.output.push(withClientNamespace(xmlText));
   }
 
   private writeOut(frames: string[]): void {
@@ -166,4 +166,20 @@ export function createWebSocketEndpoint(opts: WebSocketOptions, onConnection: (c
       wss.close();
     },
   };
+}
+
+const STANZA_START = /^<(message|presence|iq)[\s/>]/;
+
+/**
+ * RFC 7395 3.5: every frame is a fully namespaced element, so a stanza declares jabber:client
+ * itself (over TCP the stream header does it). Serialized stanzas are shared by every session of
+ * a fan-out, TCP ones included, so the declaration is added here, per frame.
+ */
+export function withClientNamespace(text: string): string {
+  const m = STANZA_START.exec(text);
+  if (!m) return text;
+  const end = text.indexOf('>');
+  if (text.slice(0, end).includes(' xmlns=')) return text;
+  const at = m[1]!.length + 1;
+  return `${text.slice(0, at)} xmlns="${NS.CLIENT}"${text.slice(at)}`;
 }

@@ -111,9 +111,10 @@ export function errorElement(condition: StanzaErrorCondition, text?: string, typ
 
 /**
  * The error reply to `stanza` (RFC 6120 8.3.1): addresses swapped, type error, the original
- * payload kept for IQs so the requester can match it.
+ * payload kept for IQs so the requester can match it. `by` names the entity that generated the
+ * error (RFC 6120 8.3.2), e.g. a room rather than the occupant JID the stanza was sent to.
  */
-export function errorReply(stanza: Element, err: StanzaError | StanzaErrorCondition, text?: string): Element {
+export function errorReply(stanza: Element, err: StanzaError | StanzaErrorCondition, text?: string, by?: string): Element {
   const e = typeof err === 'string' ? new StanzaError(err, text) : err;
   const attrs: Record<string, string> = { type: 'error' };
   if (stanza.attrs.from) attrs.to = stanza.attrs.from;
@@ -123,7 +124,7 @@ export function errorReply(stanza: Element, err: StanzaError | StanzaErrorCondit
   if (stanza.name !== 'iq') {
     for (const c of stanza.children) if (typeof c !== 'string' && c.name !== 'error') reply.cnode(cloneElement(c));
   }
-  const errEl = errorElement(e.condition, e.text, e.type);
+  const errEl = errorElement(e.condition, e.text, e.type, by);
   if (e.extra) errEl.cnode(e.extra);
   reply.cnode(errEl);
   return reply;

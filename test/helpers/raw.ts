@@ -369,6 +369,21 @@ export class RawWs extends Inbox {
   close(): void {
     this.ws.close();
   }
+
+  /** Logs in with PLAIN (loopback needs no TLS) and binds a resource. */
+  static async login(url: string, username: string, password = 'secret'): Promise<RawWs> {
+    const c = await RawWs.connect(url);
+    c.open();
+    await c.next(is('stream:features'));
+    const outcome = await c.plain(username, password);
+    if (outcome.name !== 'success') throw new Error(`authentication failed: ${outcome.toString()}`);
+    c.open();
+    await c.next(is('stream:features'));
+    c.send(`<iq xmlns='jabber:client' type='set' id='bind'><bind xmlns='${NS.BIND}'/></iq>`);
+    const bound = await c.next(isIq('bind'));
+    if (bound.attrs.type !== 'result') throw new Error(`bind failed: ${bound.toString()}`);
+    return c;
+  }
 }
 
 /**

@@ -178,16 +178,23 @@ test('invites: forbidden to participants unless allowed; moderators invite; the 
   await a.send(inviteMsg(room, d.jid, 'join us'));
   const m = await got;
   const inv = m.getChild('x', MUC_USER)!.getChild('invite')!;
-  assert.equal(inv.attrs.from, a.jid);
+  // Issue 10 item 8: in a semi-anonymous room the inviter is named by occupant JID.
+  assert.equal(inv.attrs.from, `${room}/Alice`);
   assert.equal(inv.getChildText('reason'), 'join us');
   assert.equal(m.getChild('x', MUC_USER)!.getChild('password'), undefined);
   assert.equal(m.getChild('x', 'jabber:x:conference')?.attrs.jid, room);
 
   // With invitations allowed, participants invite too.
   await configure(a, room, { 'muc#roomconfig_allowinvites': '1' });
-  const got2 = d.next((el) => el.is('message') && el.attrs.from === room && el.getChild('x', MUC_USER)?.getChild('invite')?.attrs.from === b.jid);
+  const got2 = d.next((el) => el.is('message') && el.attrs.from === room && el.getChild('x', MUC_USER)?.getChild('invite')?.attrs.from === `${room}/Bob`);
   await b.send(inviteMsg(room, d.jid));
   await got2;
+
+  // Where real JIDs are public, the real JID.
+  await configure(a, room, { 'muc#roomconfig_whois': 'anyone' });
+  const got3 = d.next((el) => el.is('message') && el.attrs.from === room && el.getChild('x', MUC_USER)?.getChild('invite')?.attrs.from === b.jid);
+  await b.send(inviteMsg(room, d.jid));
+  await got3;
 
   // A non-occupant may not invite; a malformed invitee is jid-malformed.
   const c = await t.login('carol');

@@ -57,6 +57,9 @@ test('before restart: a persistent room with affiliation, registered nick, subje
 test('after restart the persistent room is back with its state and archive; the temporary room is gone', async () => {
   await t.restart();
   const muc = t.server.muc!;
+  assert.equal(muc.rooms.has(ROOM), false, 'a persistent room is loaded when it is first addressed, not at start');
+  const carol = await t.login('carol');
+  const q = await discoInfo(carol, ROOM);
   const room = muc.rooms.get(ROOM);
   assert.ok(room, 'the persistent room was loaded');
   assert.equal(room.record.affiliations['bob@localhost'], 'member');
@@ -67,8 +70,6 @@ test('after restart the persistent room is back with its state and archive; the 
   assert.equal(room.locked, false);
   assert.equal(muc.rooms.has(TEMP), false);
 
-  const carol = await t.login('carol');
-  const q = await discoInfo(carol, ROOM);
   const features = featuresOf(q);
   assert.ok(features.includes('muc_persistent'));
   assert.ok(features.includes(MAM));

@@ -162,11 +162,11 @@ test('registrations are persisted with the room', async () => {
   await configure(alice, room, { 'muc#roomconfig_persistentroom': '1' });
   assert.equal((await registerNick(carol, room, 'Caroline')).attrs.type, 'result');
   await t.restart();
+  const c = await t.login('carol');
+  const q = (await registerGet(c, room)).getChild('query', REGISTER)!;
   const r = t.server.muc!.rooms.get(room)!;
   assert.equal(r.record.nicks['carol@localhost'], 'Caroline');
   assert.equal(r.affiliation('carol@localhost'), 'member');
-  const c = await t.login('carol');
-  const q = (await registerGet(c, room)).getChild('query', REGISTER)!;
   assert.ok(q.getChild('registered'));
   assert.equal(q.getChildText('username'), 'Caroline');
 });

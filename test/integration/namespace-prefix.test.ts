@@ -6,19 +6,6 @@ import { join, MUC, MUC_DOMAIN } from '../helpers/muc.ts';
 
 const ROOM = `prefixes@${MUC_DOMAIN}`;
 
-/** Logs in over WebSocket (RFC 7395: every frame carries its own namespace) and binds. */
-async function wsLogin(url: string, username: string): Promise<RawWs> {
-  const c = await RawWs.connect(url);
-  c.open();
-  await c.next(is('stream:features'));
-  assert.equal((await c.plain(username, 'secret')).name, 'success');
-  c.open();
-  await c.next(is('stream:features'));
-  c.send(`<iq xmlns='jabber:client' type='set' id='b1'><bind xmlns='${NS.BIND}'/></iq>`);
-  assert.equal((await c.next(isIq('b1'))).attrs.type, 'result');
-  return c;
-}
-
 const joinRaw = async (c: RawTcp | RawWs, nick: string, ns = '') => {
   c.send(`<presence${ns} to='${ROOM}/${nick}'><x xmlns='${MUC}'/></presence>`);
   await c.next((el) => el.name === 'presence' && el.attrs.from === `${ROOM}/${nick}`);
@@ -50,7 +37,7 @@ describe('unbound namespace prefixes', () => {
     });
 
     test(`WebSocket: ${what} in a room message closes the stream with bad-namespace-prefix; the occupant never gets it`, async () => {
-      const carol = await wsLogin(`ws://127.0.0.1:${t.server.ports.http}/xmpp-websocket`, 'carol');
+      const carol = await RawWs.login(`ws://127.0.0.1:${t.server.ports.http}/xmpp-websocket`, 'carol');
       await joinRaw(carol, 'carol', " xmlns='jabber:client'");
       const id = `ws-${what.replace(/ /g, '-')}`;
       carol.send(`<message xmlns='jabber:client' to='${ROOM}' type='groupchat' id='${id}'><body>hi</body>${child}</message>`);

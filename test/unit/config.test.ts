@@ -55,6 +55,7 @@ describe('defaultConfig', () => {
       historyLength: 20,
       maxHistoryLength: 100,
       maxUsers: 0,
+      maxLiveRooms: 1000,
       roomCreationPerAddressPerMinute: 10,
     });
     assert.deepEqual(c.push, {

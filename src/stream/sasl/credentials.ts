@@ -35,22 +35,12 @@ export function digest(hash: ScramHash, data: Buffer): Buffer {
 }
 
 /**
- * Normalizes an authentication identity to the account key: SASLprep (RFC 4013), then
- * lower-cased like a JID local part. Returns undefined when SASLprep rejects the string.
+ * Strict UTF-8 decoding: SASL payloads with invalid UTF-8 are malformed, not silently repaired,
+ * and a leading U+FEFF is a character of the name (refused by PRECIS), not a byte-order mark to drop.
  */
-export function prepUsername(authcid: string): string | undefined {
-  try {
-    const u = saslprep(authcid).toLowerCase();
-    return u.length > 0 ? u : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Strict UTF-8 decoding: SASL payloads with invalid UTF-8 are malformed, not silently repaired. */
 export function decodeUtf8(data: Buffer): string | undefined {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(data);
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(data);
   } catch {
     return undefined;
   }
@@ -67,7 +57,10 @@ export function authzidAllowed(authzid: string, username: string, domain: string
   return !!jid && !!own && !jid.resource && jid.local === username && jid.domain === own.domain;
 }
 
-/** RFC 5802 §3 key derivation for one hash; the password must already be SASLprepped. */
+/**
+ * RFC 5802 §3 key derivation for one hash; the password must already be SASLprepped. Passwords
+ * stay on SASLprep (RFC 5802 §2.2's Normalize), not OpaqueString: see src/core/precis.ts.
+ */
 export async function scramCredential(
   hash: ScramHash,
   preppedPassword: string,

@@ -28,7 +28,7 @@ export interface SaslMechanism {
   step(data: Buffer): Promise<SaslStep>;
 }
 
-/** Resolves a normalized username (SASLprepped, lower-cased local part) to its credentials. */
+/** Resolves a username, prepared as a JID localpart (PRECIS UsernameCaseMapped), to its credentials. */
 export type CredentialLookup = (username: string) => Promise<StoredCredentials | undefined>;
 
 export interface MechanismOptions {

@@ -1,8 +1,8 @@
+import { localpart } from '../../core/jid.ts';
 import {
   authzidAllowed,
   decodeUtf8,
   fakeCredentials,
-  prepUsername,
   verifyPassword,
   type StoredCredentials,
 } from './credentials.ts';
@@ -44,7 +44,7 @@ export class PlainMechanism implements SaslMechanism {
     if (fields.length !== 3 || fields.some((f) => f.length > 255)) return fail('malformed-request');
     const [authzid, authcid, password] = fields.map(decodeUtf8);
     if (authzid === undefined || !authcid || !password) return fail('malformed-request');
-    const username = prepUsername(authcid);
+    const username = localpart(authcid);
     if (username === undefined) return fail('malformed-request', 'invalid username');
 
     let stored: StoredCredentials | undefined;

@@ -1,4 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { localpart } from '../../core/jid.ts';
 import {
   SCRAM_DIGEST,
   authzidAllowed,
@@ -6,7 +7,6 @@ import {
   digest,
   fakeCredentials,
   hmac,
-  prepUsername,
   type ScramCredential,
   type ScramHash,
 } from './credentials.ts';
@@ -102,7 +102,7 @@ export class ScramMechanism implements SaslMechanism {
     // RFC 5802 §5.1: an unknown mandatory extension must make authentication fail.
     if (userField.startsWith('m=')) return fail('malformed-request', 'mandatory extension not supported');
     const authcid = userField.startsWith('n=') ? decodeSaslname(userField.slice(2)) : undefined;
-    const username = authcid === undefined ? undefined : prepUsername(authcid);
+    const username = authcid === undefined ? undefined : localpart(authcid);
     if (username === undefined) return fail('malformed-request', 'invalid username');
     const clientNonce = nonceField.slice(2);
     if (!nonceField.startsWith('r=') || !PRINTABLE.test(clientNonce)) return fail('malformed-request');

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { PushNotificationRecord } from './appserver/app-server.ts';
 import { listNotifications, nextNotification, type NotificationFilter } from './appserver/inspection.ts';
-import { credentialsFor } from './cli/adduser.ts';
-import { accountOf, UserError } from './cli/common.ts';
+import { addAccount } from './admin/accounts.ts';
+import { accountOf } from './cli/common.ts';
 import { defaultConfig } from './config/defaults.ts';
 import { validateConfig } from './config/load.ts';
 import type { Config } from './config/types.ts';
@@ -102,9 +102,7 @@ export async function startServer(options: StartOptions = {}): Promise<MucpushSe
 
   const addUser = async (user: string, password: string) => {
     const { username, jid } = accountOf(config, user.includes('@') ? user : `${user}@${config.domain}`);
-    const credentials = await credentialsFor(password);
-    if (await running.ctx.accounts.exists(username)) throw new UserError(`${jid} already exists`);
-    await running.ctx.accounts.put({ username, credentials, created: Date.now() });
+    await addAccount(running.ctx.accounts, username, jid, password);
   };
 
   const app = () => {

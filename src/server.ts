@@ -27,6 +27,12 @@ import { installPush, type PushService } from './push/index.ts';
 import { installAppServer, type AppServer } from './appserver/index.ts';
 import { requestGuard, resolveHttpToken } from './appserver/http-token.ts';
 import { installMetrics } from './ops/metrics.ts';
+import { AdminService } from './admin/service.ts';
+import { listenAdminSocket } from './admin/socket.ts';
+import { installServerCommands } from './host/adhoc.ts';
+import { installMucCommands } from './muc/adhoc.ts';
+import { applyReload, type ReloadResult } from './admin/reload.ts';
+import { ConfigError } from './config/load.ts';
 
 export interface RunningServer {
   ports: { c2s: number; http: number; directTls: number | null };
@@ -39,11 +45,24 @@ export interface RunningServer {
   http: HttpServer;
   /** Hands a connection from any transport to the stream layer (the listeners use it too). */
   accept(conn: Connection): void;
+  /** What a service admin can do (also reached over <dataDir>/admin.sock and XEP-0133 commands). */
+  admin: AdminService;
+  /**
+   * Reads the configuration again (the source `startServer` was given) and applies what can
+   * change live (src/admin/reload.ts). A bad file is logged with its errors and rethrown; the
+   * running configuration stays.
+   */
+  reload(): Promise<ReloadResult>;
   stop(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** Where `reload()` reads the configuration from (the CLI: the same file and flags as at start). */
+  loadConfig?: () => Promise<Config>;
+}
+
 /** Wires storage, routing, the user host and the transports; resolves once listening. */
-export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+export async function startServer(config: Config, log: Logger, opts: StartOptions = {}): Promise<RunningServer> {
   // Configured certificate files are checked before the data folder is opened (and created):
   // a bad file is a configuration error, which leaves nothing behind.
   const configuredTls = await loadConfiguredTls(config);
@@ -79,14 +98,33 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   stoppers.push(() => push.stop());
   stoppers.push(installMetrics({ ctx, traffic: lifecycle.traffic, muc, push, appServer: appServer?.app ?? null }, http, guard));
 
+  const reload = async (): Promise<ReloadResult> => {
+    if (!opts.loadConfig) throw new ConfigError(['this server was started without a config source to reload from']);
+    let next: Config;
+    try {
+      next = await opts.loadConfig();
+    } catch (err) {
+      const errors = err instanceof ConfigError ? err.errors : [(err as Error).message];
+      log.error({ errors, source: err instanceof ConfigError ? err.source : undefined }, 'config reload failed: the running configuration stays');
+      throw err;
+    }
+    return applyReload(config, next, log);
+  };
+  const admin = new AdminService(ctx, lifecycle, muc, reload);
+  installServerCommands(ctx, host, admin);
+  if (muc) installMucCommands(muc, admin);
+
   const tlsMaterial = configuredTls ?? (await loadOrCreateSelfSigned(config));
   const secureContext = createSecureContext(tlsMaterial);
-  const throttle = new AddressLimit(config.limits.authFailuresPerMinute);
+  const throttle = new AddressLimit(() => config.limits.authFailuresPerMinute);
   const open = new Set<C2sStream>();
   const track = (conn: Connection) => void new C2sStream(conn, { ctx, host, lifecycle, throttle, open });
-  const tcpOpts: TcpOptions = { ...config.limits, secureContext, tlsMaterial };
+  // The transports read the limits when a connection opens: with config.limits as the prototype
+  // (not a copy), a reload's new limits apply to every later connection.
+  const liveLimits = <T extends object>(extra: T): Config['limits'] & T => Object.assign(Object.create(config.limits) as Config['limits'], extra);
+  const tcpOpts: TcpOptions = liveLimits({ secureContext, tlsMaterial });
   const servers: net.Server[] = [];
-  const ws = createWebSocketEndpoint({ ...config.limits, trustedProxies: config.http.trustedProxies }, track);
+  const ws = createWebSocketEndpoint(liveLimits({ trustedProxies: config.http.trustedProxies }), track);
   http.upgrade('/xmpp-websocket', ws.upgrade, 'This is the XMPP over WebSocket endpoint (RFC 7395): connect with a WebSocket client, subprotocol "xmpp".\n');
   installDemoPage(config, http);
   http.route('/health', (_req, res) => sendJson(res, 200, { status: 'ok', sessions: sessions.size }));
@@ -109,6 +147,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   }
   const port = (s: net.Server) => (s.address() as net.AddressInfo).port;
 
+  // Last, once everything it reaches is up; the LOCK is held, so no other server uses this folder.
+  const closeAdmin = await listenAdminSocket(admin, config.dataDir, log);
+
   let stopped = false;
   return {
     ports: { c2s: port(servers[0]!), http: httpPort, directTls: servers[1] ? port(servers[1]) : null },
@@ -119,9 +160,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     appServer: appServer?.app ?? null,
     http,
     accept: track,
+    admin,
+    reload,
     async stop() {
       if (stopped) return;
       stopped = true;
+      await closeAdmin?.();
       for (const s of servers) s.close();
       // Rooms say goodbye (status 332) while the sessions can still hear it.
       await muc?.shutdown();

@@ -27,8 +27,11 @@ export async function installAppServer(
   const app = new AppServer(ctx, domain);
   await app.load();
   host.disco.addItem(domain, 'Push notifications');
-  const webhooks = new Webhooks(ctx.log, ctx.config.appServer.webhook, ctx.config.appServer.nodeWebhooks, webhookOptions);
-  if (webhooks.enabled) app.onNotification((n, _seq, json) => webhooks.deliver(n, json));
+  const webhooks = new Webhooks(ctx.log, () => ({ global: ctx.config.appServer.webhook, perNode: ctx.config.appServer.nodeWebhooks }), webhookOptions);
+  // Subscribed even when no URL is set yet: a config reload may add one.
+  app.onNotification((n, _seq, json) => {
+    if (webhooks.enabled) webhooks.deliver(n, json);
+  });
   const stopHttp = installAppServerHttp(app, http, guard);
   return {
     app,

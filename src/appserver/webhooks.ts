@@ -35,21 +35,23 @@ export class Webhooks {
 
   constructor(
     private readonly log: Logger,
-    private readonly global: string | null,
-    private readonly perNode: Record<string, string>,
+    /** Read at each delivery: a config reload may change the URLs. */
+    private readonly urls: () => { global: string | null; perNode: Record<string, string> },
     private readonly opts: WebhookOptions = DEFAULT_WEBHOOK_OPTIONS,
   ) {}
 
   get enabled(): boolean {
-    return this.global !== null || Object.keys(this.perNode).length > 0;
+    const { global, perNode } = this.urls();
+    return global !== null || Object.keys(perNode).length > 0;
   }
 
   /** Posts `record` (whose JSON the caller may have made already) to its URLs. */
   deliver(record: PushNotificationRecord, json?: string): void {
     if (this.stopped) return;
     const urls = new Set<string>();
-    if (this.global) urls.add(this.global);
-    const own = this.perNode[record.node];
+    const { global, perNode } = this.urls();
+    if (global) urls.add(global);
+    const own = perNode[record.node];
     if (own) urls.add(own);
     if (urls.size === 0) return;
     const body = json ?? JSON.stringify(record);

@@ -2,7 +2,9 @@ import { InvalidArgumentError } from 'commander';
 import { createInterface } from 'node:readline';
 import { ConfigError, loadConfig, type ConfigFlags } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
-import { parseJid } from '../core/jid.ts';
+import { accountOf as parseAccount } from '../admin/accounts.ts';
+import { adminRequest, NoServerError } from '../admin/client.ts';
+import type { AdminRequest } from '../admin/protocol.ts';
 import { Store } from '../store/db.ts';
 
 /** An error caused by the user (bad input, missing account...): printed without a stack. */
@@ -66,14 +68,20 @@ export async function resolveConfig(opts: ConfigOptions): Promise<{ config: Conf
  * (PRECIS, src/core/jid.ts), the same form IBR and SASL use.
  */
 export function accountOf(config: Config, input: string): { username: string; jid: string } {
-  const jid = parseJid(input);
-  if (!jid || !jid.local || jid.resource) {
-    throw new UserError(`invalid JID "${input}": expected user@${config.domain} (a user name without forbidden characters)`);
+  return parseAccount(config.domain, input);
+}
+
+/**
+ * Runs an account command on the running server through its admin socket when one listens on
+ * this data folder (the server holds the database), else directly on the stopped server's store.
+ */
+export async function viaServerOrStore<T>(config: Config, req: AdminRequest, direct: (store: Store) => Promise<T>): Promise<T> {
+  try {
+    return (await adminRequest(config.dataDir, req)) as T;
+  } catch (err) {
+    if (!(err instanceof NoServerError)) throw err;
   }
-  if (jid.domain !== config.domain) {
-    throw new UserError(`${jid.bare} is not on this server's domain ${config.domain} (use --config or --domain)`);
-  }
-  return { username: jid.local, jid: jid.bare };
+  return withStore(config, direct);
 }
 
 /** Opens the store, runs `fn`, and always closes it. */

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { addUser } from './adduser.ts';
+import { destroyRoom, kick, reload, rooms, sessions, users } from './admin.ts';
 import { checkConfig } from './check-config.ts';
 import { CONFIG_ENV, errorLines, nonEmpty, parsePort, UserError } from './common.ts';
 import { deleteUser } from './deluser.ts';
@@ -50,7 +51,7 @@ export function buildProgram(): Command {
 
   program
     .command('adduser')
-    .description('create an account (the server must be stopped)')
+    .description('create an account (on the running server, or in the database of a stopped one)')
     .argument('<jid>', 'user@domain')
     .addOption(passwordOption())
     .addOption(configOption())
@@ -60,7 +61,7 @@ export function buildProgram(): Command {
 
   program
     .command('passwd')
-    .description("change an account's password (the server must be stopped)")
+    .description("change an account's password (running or stopped server)")
     .argument('<jid>', 'user@domain')
     .addOption(passwordOption())
     .addOption(configOption())
@@ -70,12 +71,33 @@ export function buildProgram(): Command {
 
   program
     .command('deluser')
-    .description('delete an account (the server must be stopped)')
+    .description('delete an account and end its sessions (running or stopped server)')
     .argument('<jid>', 'user@domain')
     .addOption(configOption())
     .addOption(domainOption())
     .addOption(dataDirOption())
     .action(deleteUser);
+
+  const reasonOption = () => new Option('--reason <text>', 'the reason the occupants are told');
+  const jsonOption = () => new Option('--json', 'print JSON instead of text');
+  const adminCommand = (name: string, description: string) =>
+    program.command(name).description(description).addOption(configOption()).addOption(domainOption()).addOption(dataDirOption());
+
+  adminCommand('users', 'list the accounts (running or stopped server)').addOption(jsonOption()).action(users);
+  adminCommand('sessions', 'list the sessions of the running server: full JID, transport, address, since, stream management')
+    .addOption(jsonOption())
+    .action(sessions);
+  adminCommand('rooms', 'list the rooms of the running server with their occupants').addOption(jsonOption()).action(rooms);
+  adminCommand('destroy-room', 'destroy a room on the running server (its occupants are told)')
+    .argument('<room-jid>', 'room@conference.domain')
+    .addOption(reasonOption())
+    .action(destroyRoom);
+  adminCommand('kick', 'kick an occupant from a room on the running server (status 307)')
+    .argument('<room-jid>', 'room@conference.domain')
+    .argument('<nick>', "the occupant's nickname")
+    .addOption(reasonOption())
+    .action(kick);
+  adminCommand('reload', 'make the running server read its config file again (the same as SIGHUP)').action(reload);
 
   program
     .command('check-config')

@@ -23,7 +23,8 @@ function ephemeralDataDir(): string {
 
 /**
  * `mucpush start`: starts the server, logs one `listening` line with the bound ports, and on
- * SIGTERM/SIGINT stops it and exits 0 (a second signal exits at once with status 1).
+ * SIGTERM/SIGINT stops it and exits 0 (a second signal exits at once with status 1). SIGHUP reads
+ * the same config file and flags again and applies what can change live (src/admin/reload.ts).
  */
 export async function start(opts: StartOptions): Promise<void> {
   const { config, file } = await resolveConfig(opts);
@@ -37,7 +38,7 @@ export async function start(opts: StartOptions): Promise<void> {
   const { startServer } = await import('../server.ts');
   let server;
   try {
-    server = await startServer(config, logger);
+    server = await startServer(config, logger, { loadConfig: async () => (await resolveConfig(opts)).config });
   } catch (err) {
     await flushLogger(logger);
     throw err;
@@ -70,6 +71,8 @@ export async function start(opts: StartOptions): Promise<void> {
       },
     );
   };
+  // reload() logs what it applied, or the file's errors (the running config then stays).
+  process.on('SIGHUP', () => void running.reload().catch(() => {}));
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   // Only now: a supervisor that signals as soon as it reads this line finds the handlers in place

@@ -22,13 +22,16 @@ export class AddressLimit {
   // oldest windows are always at the front and purging can stop at the first live one.
   private readonly windows = new Map<string, { start: number; used: number }>();
 
+  private readonly limit: () => number;
   private readonly now: () => number;
   private readonly exempt: (ip: string) => boolean;
 
   constructor(
-    private readonly maxPerMinute: number,
+    /** A number, or a function read at each attempt (a config reload may change it). */
+    maxPerMinute: number | (() => number),
     opts: { now?: () => number; exempt?: (ip: string) => boolean } = {},
   ) {
+    this.limit = typeof maxPerMinute === 'number' ? () => maxPerMinute : maxPerMinute;
     this.now = opts.now ?? (() => Date.now());
     this.exempt = opts.exempt ?? (() => false);
   }
@@ -38,10 +41,11 @@ export class AddressLimit {
    * function gives the slot back (once) for an attempt that should not count.
    */
   reserve(ip: string): (() => void) | null {
-    if (this.maxPerMinute <= 0 || this.exempt(ip)) return () => {};
+    const max = this.limit();
+    if (max <= 0 || this.exempt(ip)) return () => {};
     this.purge();
     let w = this.windows.get(ip);
-    if (w && w.used >= this.maxPerMinute) return null;
+    if (w && w.used >= max) return null;
     if (w) w.used++;
     else {
       w = { start: this.now(), used: 1 };
@@ -72,7 +76,18 @@ export class AddressLimit {
   }
 }
 
-/** A limit on creating things (accounts, rooms) per address; `limits.exemptAddresses` are not limited. */
-export function creationLimit(config: Config, perMinute: number): AddressLimit {
-  return new AddressLimit(perMinute, { exempt: addressMatcher(config.limits.exemptAddresses) });
+/**
+ * A limit on creating things (accounts, rooms) per address; `limits.exemptAddresses` are not
+ * limited. Both are read from `config` at each attempt, so a config reload applies to the next one.
+ */
+export function creationLimit(config: Config, perMinute: () => number): AddressLimit {
+  let exempt = config.limits.exemptAddresses;
+  let matches = addressMatcher(exempt);
+  return new AddressLimit(perMinute, {
+    exempt: (ip) => {
+      // A reload replaces the array: the matcher is rebuilt once per change, not per attempt.
+      if (config.limits.exemptAddresses !== exempt) matches = addressMatcher((exempt = config.limits.exemptAddresses));
+      return matches(ip);
+    },
+  });
 }

@@ -1,7 +1,9 @@
 import { xml, type Element } from '../xml/element.ts';
+import type { Jid } from '../core/jid.ts';
 import { NS } from '../xml/ns.ts';
 import type { IqHandlers, IqTarget } from './iq-handlers.ts';
 import { StanzaError } from '../xml/errors.ts';
+import type { DiscoNodes } from '../adhoc/commands.ts';
 
 export interface Identity {
   category: string;
@@ -20,21 +22,33 @@ export class Disco {
     account: [{ category: 'account', type: 'registered' }],
   };
   private readonly items: { jid: string; name?: string }[] = [];
+  /** Who answers for disco nodes of the server (the ad-hoc commands). */
+  readonly nodes: DiscoNodes[] = [];
 
   constructor(iq: IqHandlers) {
     for (const target of ['server', 'account'] as const) {
-      iq.on(target, 'get', 'query', NS.DISCO_INFO, ({ payload }) => {
-        // No node is published: an empty result would read as "no identity" (XEP-0030 3.1).
-        if (payload.attrs.node !== undefined) throw new StanzaError('item-not-found', 'no such node');
+      iq.on(target, 'get', 'query', NS.DISCO_INFO, ({ payload, from }) => {
+        // An unknown node is item-not-found: an empty result would read as "no identity" (XEP-0030 3.1).
+        if (payload.attrs.node !== undefined) return this.node(target, 'info', payload.attrs.node as string, from);
         return this.info(target);
       });
-      iq.on(target, 'get', 'query', NS.DISCO_ITEMS, ({ payload }) => {
-        if (payload.attrs.node) throw new StanzaError('item-not-found');
+      iq.on(target, 'get', 'query', NS.DISCO_ITEMS, ({ payload, from }) => {
+        if (payload.attrs.node) return this.node(target, 'items', payload.attrs.node as string, from);
         const q = xml('query', { xmlns: NS.DISCO_ITEMS });
         if (target === 'server') for (const i of this.items) q.c('item', { ...i });
         return q;
       });
     }
+  }
+
+  private node(target: IqTarget, kind: 'info' | 'items', node: string, from: Jid): Element {
+    if (target === 'server') {
+      for (const provider of this.nodes) {
+        const answer = provider[kind](node, from);
+        if (answer) return answer;
+      }
+    }
+    throw new StanzaError('item-not-found', 'no such node');
   }
 
   addFeature(target: IqTarget, feature: string): void {

@@ -1,4 +1,5 @@
 import { KeyedQueue } from '../core/keyed-queue.ts';
+import { storedStanzaLimits } from './stored-limits.ts';
 import type { ServerContext } from '../core/context.ts';
 import { bareOf, type Jid } from '../core/jid.ts';
 import type { Session } from '../stream/session.ts';
@@ -19,7 +20,6 @@ export const MAX_OFFLINE_PER_USER = 1000;
 export function installOffline(ctx: ServerContext, host: Host): () => Promise<void> {
   const store = new OfflineStore(ctx.store);
   ctx.hooks.on('account:deleted', ({ user }) => store.forget(user.local));
-  const limits = { maxStanzaBytes: ctx.config.limits.maxStanzaBytes + 4096, maxDepth: ctx.config.limits.maxDepth + 2 };
   // Storing and delivering for one account run one at a time, in arrival order: a message
   // stored while a login is collecting the stored ones is neither lost nor sent twice.
   const queue = new KeyedQueue();
@@ -64,7 +64,7 @@ export function installOffline(ctx: ServerContext, host: Host): () => Promise<vo
     for (const { key, message } of await store.list(user)) {
       let el: Element;
       try {
-        el = parseFrame(message.stanza, limits);
+        el = parseFrame(message.stanza, storedStanzaLimits(ctx.config));
       } catch (err) {
         ctx.log.warn({ err, user }, 'dropping an unreadable offline message');
         sent.push(key);

@@ -1,4 +1,5 @@
 import type { ServerContext } from '../core/context.ts';
+import { storedStanzaLimits } from './stored-limits.ts';
 import { parseJid, type Jid } from '../core/jid.ts';
 import type { Session } from '../stream/session.ts';
 import { Element, xml } from '../xml/element.ts';
@@ -36,15 +37,10 @@ function readdress(stanza: Element, attrs: Record<string, string | undefined>): 
  * their order.
  */
 export class Presence implements PresenceHandler {
-  private readonly pendingLimits: { maxStanzaBytes: number; maxDepth: number };
-
   constructor(
     private readonly ctx: ServerContext,
     private readonly rosters: Rosters,
-  ) {
-    // Stored subscription requests were accepted under these limits; leave room for our stamps.
-    this.pendingLimits = { maxStanzaBytes: ctx.config.limits.maxStanzaBytes + 4096, maxDepth: ctx.config.limits.maxDepth + 2 };
-  }
+  ) {}
 
   outbound(session: Session, stanza: Element): void {
     const type = stanza.attrs.type as string | undefined;
@@ -170,7 +166,7 @@ export class Presence implements PresenceHandler {
     // RFC 6121 3.1.3: subscription requests that arrived while the user was away.
     for (const [contact, text] of data.pending) {
       try {
-        session.send(readdress(parseFrame(text, this.pendingLimits), { from: contact, to: session.jid.bare }));
+        session.send(readdress(parseFrame(text, storedStanzaLimits(this.ctx.config)), { from: contact, to: session.jid.bare }));
       } catch (err) {
         this.ctx.log.warn({ err, contact }, 'stored subscription request unreadable');
       }

@@ -1,9 +1,11 @@
 import type { ServerContext } from '../core/context.ts';
 import { bareOf, localpart, type Jid } from '../core/jid.ts';
-import { deriveCredentials, type StoredCredentials } from '../stream/sasl/credentials.ts';
+import type { StoredCredentials } from '../stream/sasl/credentials.ts';
+import { credentialsFor } from '../admin/accounts.ts';
+import { asStanzaError } from '../admin/errors.ts';
 import type { SessionLifecycle } from '../stream/lifecycle.ts';
 import { xml, type Element } from '../xml/element.ts';
-import { errorReply, StanzaError, streamErrorElement } from '../xml/errors.ts';
+import { errorReply, StanzaError } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
 import type { Host } from './host.ts';
 import { deleteAccount } from '../store/account-data.ts';
@@ -18,14 +20,8 @@ function username(raw: string): string {
   return u;
 }
 
-async function credentialsOf(password: string): Promise<StoredCredentials> {
-  if (!password) throw new StanzaError('not-acceptable', 'the password must not be empty');
-  try {
-    return await deriveCredentials(password);
-  } catch {
-    throw new StanzaError('not-acceptable', 'the password contains characters SASLprep forbids');
-  }
-}
+/** The admin commands' password check (empty, SASLprep), answered as a stanza error. */
+const credentialsOf = (password: string): Promise<StoredCredentials> => asStanzaError(() => credentialsFor(password));
 
 /**
  * XEP-0077: account creation before authentication (when enabled), and for a logged-in user
@@ -35,7 +31,7 @@ export function installRegistration(ctx: ServerContext, host: Host, lifecycle: S
   const form = () =>
     xml('query', { xmlns: NS.REGISTER }, xml('instructions', {}, 'Choose a username and password to register with this server.'), xml('username'), xml('password'));
 
-  const perAddress = creationLimit(ctx.config, ctx.config.registration.perAddressPerMinute);
+  const perAddress = creationLimit(ctx.config, () => ctx.config.registration.perAddressPerMinute);
 
   host.preAuthRegister = async (iq: Element, conn: Connection) => {
     const query = iq.getChild('query', NS.REGISTER)!;
@@ -87,11 +83,7 @@ export function installRegistration(ctx: ServerContext, host: Host, lifecycle: S
       ctx.hooks.emit('account:deleted', { user: to });
       // The reply goes out before the sessions close: the removal is acknowledged.
       setImmediate(() => {
-        for (const s of ctx.sessions.of(to.bare)) {
-          s.connection?.write(streamErrorElement('not-authorized', 'account removed').toString());
-          s.connection?.closeStream();
-          lifecycle.close(s, 'account removed');
-        }
+        for (const s of ctx.sessions.of(to.bare)) lifecycle.end(s, 'not-authorized', 'account removed');
       });
       return undefined;
     }

@@ -9,10 +9,9 @@ import type { AvatarHashes } from './avatar-hash.ts';
 
 /** XEP-0054 vcard-temp storage: clients (Converse among them) ask for it at login. */
 export function installVcard(ctx: ServerContext, host: Host, kv: KV<string>, avatars: AvatarHashes): void {
-  const limits = { maxStanzaBytes: ctx.config.limits.maxStanzaBytes, maxDepth: ctx.config.limits.maxDepth };
   host.iq.on('account', 'get', 'vCard', NS.VCARD, async ({ to }) => {
     const stored = await kv.get(to.bare);
-    return stored ? parseFrame(stored, limits) : xml('vCard', { xmlns: NS.VCARD });
+    return stored ? parseFrame(stored, ctx.config.limits) : xml('vCard', { xmlns: NS.VCARD });
   });
   host.iq.on('account', 'set', 'vCard', NS.VCARD, async ({ payload, from, to }) => {
     if (from.bare !== to.bare) throw new StanzaError('forbidden');

@@ -29,13 +29,21 @@ export function roomFeatures(muc: MucService, room: Room): string[] {
 
 /** XEP-0045 6.1-6.4: service and room discovery. */
 export function installDisco(muc: MucService): void {
-  muc.serviceIq.on('get', 'query', NS.DISCO_INFO, ({ payload }) => {
-    if (payload.attrs.node) throw new StanzaError('item-not-found');
+  const node = (kind: 'info' | 'items', name: string, from: Jid): Element => {
+    for (const provider of muc.serviceNodes) {
+      const answer = provider[kind](name, from);
+      if (answer) return answer;
+    }
+    throw new StanzaError('item-not-found', 'no such node');
+  };
+  muc.serviceIq.on('get', 'query', NS.DISCO_INFO, ({ payload, from }) => {
+    if (payload.attrs.node) return node('info', payload.attrs.node as string, from);
     const q = xml('query', { xmlns: NS.DISCO_INFO }, xml('identity', { category: 'conference', type: 'text', name: 'Chatrooms' }));
     for (const f of [...muc.serviceFeatures].sort()) q.c('feature', { var: f });
     return q;
   });
-  muc.serviceIq.on('get', 'query', NS.DISCO_ITEMS, async () => {
+  muc.serviceIq.on('get', 'query', NS.DISCO_ITEMS, async ({ payload, from }) => {
+    if (payload.attrs.node) return node('items', payload.attrs.node as string, from);
     const q = xml('query', { xmlns: NS.DISCO_ITEMS });
     for (const room of await muc.listedRooms()) {
       if (room.public && !room.locked) q.c('item', { jid: room.jid, name: room.name || room.jid.slice(0, room.jid.indexOf('@')) });

@@ -13,6 +13,7 @@ import { RoomIqHandlers } from './room-iq.ts';
 import { toAttr, type Prepared } from './stanzas.ts';
 import { defaultRoomConfig } from './config.ts';
 import type { RoomNodeHandler } from './disco.ts';
+import type { DiscoNodes } from '../adhoc/commands.ts';
 import type { RoomRecord } from './types.ts';
 import type { RoomView } from './room-view.ts';
 import { creationLimit, type AddressLimit } from '../core/address-limit.ts';
@@ -32,6 +33,8 @@ export class MucService {
   readonly roomFeatures: ((room: Room) => string[])[] = [];
   /** disco#info nodes of rooms (e.g. x-roomuser-item), answered by features. */
   readonly roomNodes = new Map<string, RoomNodeHandler>();
+  /** Who answers for disco nodes of the service itself (the ad-hoc commands). */
+  readonly serviceNodes: DiscoNodes[] = [];
   readonly serviceFeatures = new Set<string>([NS.MUC, NS.DISCO_INFO, NS.DISCO_ITEMS, NS.MUC_STABLE_ID, NS.OCCUPANT_ID]);
   readonly secret = randomBytes(32);
   /** The room message archive (src/muc/mam.ts): `archive?.get(roomJid, stanzaId)` finds a broadcast message. */
@@ -43,7 +46,6 @@ export class MucService {
    * fast) and its ` to="..."` attribute, escaped once at join for every stanza fanned out to it.
    */
   private readonly sessionRooms = new Map<string, { rooms: Set<Room>; to: string }>();
-  private readonly admins: Set<string>;
   /** One stanza at a time per room, by room bare JID (see `handle`). */
   private readonly roomQueue = new KeyedQueue();
   /** Room creations per client address (one connection once created 5,000 rooms). */
@@ -54,8 +56,7 @@ export class MucService {
     readonly domain: string,
   ) {
     this.store = new RoomStore(ctx.store);
-    this.admins = new Set(ctx.config.admins);
-    this.creations = creationLimit(ctx.config, ctx.config.muc.roomCreationPerAddressPerMinute);
+    this.creations = creationLimit(ctx.config, () => ctx.config.muc.roomCreationPerAddressPerMinute);
     this.hooks.onError = (err, event) => ctx.log.error({ err, event }, 'room event handler failed');
     ctx.router.register(domain, (stanza) => this.handle(stanza));
   }
@@ -111,8 +112,9 @@ export class MucService {
     return this.rooms.get(bare);
   }
 
+  /** Read from the config each time: a reload may change the admins (the list is short). */
   isAdmin(bare: string): boolean {
-    return this.admins.has(bare);
+    return this.ctx.config.admins.includes(bare);
   }
 
   /**
@@ -217,6 +219,14 @@ export class MucService {
     if (!from) return Promise.resolve();
     if (!to.local) return this.guarded(stanza, to, () => this.handleService(stanza, from));
     return this.inRoom(to.bare, () => this.guarded(stanza, to, () => this.handleRoom(stanza, to, from)));
+  }
+
+  /**
+   * Runs `fn` with the room `bare` (loaded from storage when it is not live; undefined when there
+   * is none) in the room's queue, as a stanza to the room would run: for the admin operations.
+   */
+  withRoom<T>(bare: string, fn: (room: Room | undefined) => T | Promise<T>): Promise<T> {
+    return this.inRoom(bare, async () => fn(await this.liveRoom(bare)));
   }
 
   /** Runs `fn` in the queue of the room `roomJid` (whether or not the room exists yet). */

@@ -38,7 +38,7 @@ export async function installPush(ctx: ServerContext, host: Host, muc: MucServic
       return null;
     }
   };
-  const registrations = new Registrations(ctx.store, ctx.config.push.maxDevices, parseForm, ctx.log);
+  const registrations = new Registrations(ctx.store, () => ctx.config.push.maxDevices, parseForm, ctx.log);
   await registrations.load();
   const dispatcher = new PushDispatcher(ctx, registrations);
   dispatcher.attachLocal(localAppServer);

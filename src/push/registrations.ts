@@ -51,7 +51,8 @@ export class Registrations {
 
   constructor(
     store: Store,
-    private readonly maxDevices: number,
+    /** Read at each registration: a config reload may change it. */
+    private readonly maxDevices: () => number,
     private readonly parseForm: (text: string) => Element | null,
     private readonly log: Logger,
   ) {
@@ -119,7 +120,7 @@ export class Registrations {
     );
     this.insert(registration);
     const sameScope = this.of(req.user).filter((r) => r.scope === req.scope);
-    const dropped = sameScope.slice(0, Math.max(0, sameScope.length - this.maxDevices));
+    const dropped = sameScope.slice(0, Math.max(0, sameScope.length - this.maxDevices()));
     for (const r of dropped) this.detach(r);
     await this.store.save(recordOf(registration));
     for (const r of dropped) await this.store.delete(recordOf(r));

@@ -14,7 +14,7 @@ export class AccountStore {
    * Names whose creation is under way. Taken synchronously before the first await of `create`
    * and held across the password hashing and the write, so two concurrent creations of one name
    * cannot both see it free (check-then-await-then-act). One AccountStore per process
-   * (ServerContext.accounts); the CLI runs only while the server is stopped.
+   * (ServerContext.accounts); the CLI reaches a running server's through its admin socket.
    */
   private readonly creating = new Set<string>();
 
@@ -50,6 +50,21 @@ export class AccountStore {
   /** Replaces an existing account's record (password change). New accounts go through `create`. */
   put(account: Account): Promise<void> {
     return this.kv.put(account.username, account);
+  }
+
+  /** Rewrites an existing account; false when there is none. */
+  async update(username: string, change: (account: Account) => Account): Promise<boolean> {
+    const account = await this.get(username);
+    if (!account) return false;
+    await this.put(change(account));
+    return true;
+  }
+
+  /** Every account name, in key order. */
+  async usernames(): Promise<string[]> {
+    const names: string[] = [];
+    for await (const [key] of this.kv.range({})) names.push(key);
+    return names;
   }
 
   /** The account record's deletion, for the one atomic account-deletion batch. */

@@ -191,7 +191,9 @@ async function openDb(db: Level<string, unknown>, dir: string): Promise<void> {
     // Only LEVEL_LOCKED means another holder of the LOCK file; any other failure on that file
     // (read-only file system, permission denied, LOCK not a file) is reported as it is.
     if (inner?.code === 'LEVEL_LOCKED') {
-      throw new Error(`the database in ${dir} is in use by another process (is the server running? stop it first)`);
+      // A running server is reached through its admin socket before this; here the holder has none
+      // (a server still starting, another mucpush command).
+      throw new Error(`the database in ${dir} is in use by another process (a server still starting, or another mucpush command?): try again`);
     }
     throw new Error(`cannot open the database in ${dir}: ${cause}`);
   }

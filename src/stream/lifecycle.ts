@@ -42,6 +42,14 @@ export class SessionLifecycle implements SessionObserver {
     this.ctx.hooks.emit('session:hibernated', { session });
   }
 
+  /** Ends a session with a stream error (the account was removed, an admin ended it). */
+  end(session: Session, condition: 'not-authorized' | 'policy-violation', text: string): void {
+    const conn = session.connection;
+    conn?.write(streamErrorElement(condition, text).toString());
+    conn?.closeStream();
+    this.close(session, text);
+  }
+
   /** Ends a session for good. Safe to call twice. */
   close(session: Session, reason: string): void {
     if (session.state === 'closed') return;

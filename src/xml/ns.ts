@@ -18,6 +18,8 @@ export const NS = {
   DISCO_ITEMS: 'http://jabber.org/protocol/disco#items',
   PING: 'urn:xmpp:ping',
   DATA: 'jabber:x:data',
+  COMMANDS: 'http://jabber.org/protocol/commands',
+  ADMIN: 'http://jabber.org/protocol/admin',
   DELAY: 'urn:xmpp:delay',
   VCARD: 'vcard-temp',
   MUC: 'http://jabber.org/protocol/muc',

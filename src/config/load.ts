@@ -334,7 +334,7 @@ const schema: Schema<Config> = {
       allowInvites: bool,
       allowPm: oneOf('anyone', 'participants', 'moderators', 'none'),
       archiving: bool,
-      presenceBroadcast: arrayOf(oneOf('moderator', 'participant', 'visitor')),
+      presenceBroadcast: arrayOf(oneOf('moderator', 'participant', 'visitor', 'none')),
       allowRegister: bool,
       pushPolicy: oneOf('default', 'mentions', 'all'),
     },

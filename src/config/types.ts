@@ -1,34 +1,14 @@
-import type { AllowPm, PushPolicyOverride, Whois } from '../muc/types.ts';
+import type { RoomConfig } from '../muc/types.ts';
 
 /**
  * The configuration of a room before its owner submits the form: one key per muc#roomconfig
  * field (XEP-0045 10.1.3), like ejabberd's `default_room_options` and Prosody's
- * `muc_room_default_*`. A type alias, not an interface, so the config schema can walk it.
+ * `muc_room_default_*`: a room's own fields, plus `passwordProtected` (with `password`: the
+ * password every new room starts with). A mapped type, not an interface, so the config schema
+ * can walk it.
  */
 export type DefaultRoomConfig = {
-  name: string;
-  description: string;
-  language: string;
-  /** A persistent room outlives its last occupant and restarts (and so keeps pushing). */
-  persistent: boolean;
-  public: boolean;
-  membersOnly: boolean;
-  moderated: boolean;
-  /** With `password`: the password every new room starts with. */
-  passwordProtected: boolean;
-  password: string;
-  whois: Whois;
-  /** 0 = unlimited. */
-  maxUsers: number;
-  /** History messages sent on join; at most muc.maxHistoryLength. */
-  historyLength: number;
-  changeSubject: boolean;
-  allowInvites: boolean;
-  allowPm: AllowPm;
-  archiving: boolean;
-  presenceBroadcast: Array<'moderator' | 'participant' | 'visitor'>;
-  allowRegister: boolean;
-  pushPolicy: PushPolicyOverride;
+  [K in keyof RoomConfig | 'passwordProtected']: K extends keyof RoomConfig ? RoomConfig[K] : boolean;
 };
 
 /** The levels `log.level` and `--log-level` accept. */

@@ -1,39 +1,21 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { startChildServer, type ChildServer } from '../helpers/child-server.ts';
+import { runCli, type CliResult } from '../helpers/cli.ts';
 import { is, RawTcp } from '../helpers/raw.ts';
 
 // The admin CLI against a running child server: the commands reach it over <dataDir>/admin.sock
 // (the database is locked by the server), and SIGHUP reloads its config file.
 
-const BIN = fileURLToPath(new URL('../../bin/mucpush.js', import.meta.url));
 const MUC_USER = 'http://jabber.org/protocol/muc#user';
 const ROOM = 'lounge@conference.localhost';
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Result = CliResult;
 
-function run(args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    delete env['MUCPUSH_CONFIG'];
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[]): Promise<Result> => runCli(args);
 
 async function ok(args: string[]): Promise<string> {
   const r = await run(args);

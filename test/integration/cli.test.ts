@@ -10,32 +10,17 @@ import { generate } from 'selfsigned';
 import { AccountStore } from '../../src/store/accounts.ts';
 import { Store } from '../../src/store/db.ts';
 import { verifyPassword } from '../../src/stream/sasl/credentials.ts';
+import { BIN, runCli, type CliResult } from '../helpers/cli.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/mucpush.js', import.meta.url));
 const EXAMPLE = fileURLToPath(new URL('../../config.example.json', import.meta.url));
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Result = CliResult;
 
 let work: string;
 
 /** Runs `node bin/mucpush.js ...args` from a temporary working directory. */
 function run(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env, ...opts.env };
-    if (!opts.env?.['MUCPUSH_CONFIG']) delete env['MUCPUSH_CONFIG'];
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: work, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(opts.input ?? '');
-  });
+  return runCli(args, { ...opts, cwd: work });
 }
 
 function assertUserError(r: Result, pattern: RegExp): void {

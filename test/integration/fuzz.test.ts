@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startWithUsers, type TestServer } from '../helpers/server.ts';
 import { is, NS, RawTcp, streamErrorCondition } from '../helpers/raw.ts';
 import { MUC, MUC_DOMAIN } from '../helpers/muc.ts';
+import { prng } from '../helpers/names.ts';
 
 /**
  * Issue 12: random and mutated input into the real server over TCP. The server answers with
@@ -28,17 +29,6 @@ const STREAM_CONDITIONS = new Set([
   'unsupported-version',
 ]);
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HEADER = `<?xml version='1.0'?><stream:stream to='localhost' version='1.0' xmlns='jabber:client' xmlns:stream='${NS.STREAM}'>`;
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Element } from '../../src/xml/element.ts';
 import { is, isIq, NS, RawTcp } from '../helpers/raw.ts';
+import { prng } from '../helpers/names.ts';
 
 // Issue 12, "Tests that stay in the suite": load against a child server, SIGKILL at a random
 // moment, restart on the same data folder, and count acknowledged writes that were lost: every
@@ -22,17 +23,6 @@ const MUC_OWNER = 'http://jabber.org/protocol/muc#owner';
 const MUC_REGISTER = 'http://jabber.org/protocol/muc#register';
 const DATA = 'jabber:x:data';
 
-/** A small seeded PRNG (mulberry32), so a failing round can be replayed from the printed seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Child {
   proc: ChildProcess;

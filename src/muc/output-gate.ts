@@ -18,6 +18,11 @@ export class OutputGate {
     return this.waiting === 0 || this.releasing;
   }
 
+  /** Resolves once everything held so far has run. */
+  idle(): Promise<void> {
+    return this.tail;
+  }
+
   /** Runs `send` now when the gate is open, else after everything held before it. */
   send(send: () => void): void {
     if (this.open) return send();

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parseJid, type Jid } from '../core/jid.ts';
 import { monotonicUlid } from '../core/ulid.ts';
-import { trackWork } from '../core/work-tracking.ts';
 import { cloneElement, xml, type Element } from '../xml/element.ts';
 import { StanzaError } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
@@ -146,6 +145,11 @@ export class Room implements RoomView {
       }
     }
     return out;
+  }
+
+  /** Resolves once the output held so far (messages waiting for their archive commit) has gone out. */
+  outputSent(): Promise<void> {
+    return this.gate.idle();
   }
 
   /** Sends a prepared stanza from the room to one real full JID, in the room's output order. */
@@ -386,13 +390,11 @@ export class Room implements RoomView {
     // The echo's stanza-id promises that history has the message: it goes out after the commit.
     // The room takes its next stanza meanwhile; its later output waits behind this message.
     const committed = this.service.hooks.fire('room:commit-message', message);
-    trackWork(
-      this.gate.after(committed, (err) => {
-        if (err) return this.service.refuse(stanza, err, this.jid);
-        this.broadcastMessage(out);
-        this.service.hooks.emit('room:message', message);
-      }),
-    );
+    void this.gate.after(committed, (err) => {
+      if (err) return this.service.refuse(stanza, err, this.jid);
+      this.broadcastMessage(out);
+      this.service.hooks.emit('room:message', message);
+    });
   }
 
   /** Groupchat fan-out: one serialization, every occupant session (the sender's too). */

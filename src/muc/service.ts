@@ -218,7 +218,10 @@ export class MucService {
     const from = parseJid(stanza.attrs.from as string);
     if (!from) return Promise.resolve();
     if (!to.local) return this.guarded(stanza, to, () => this.handleService(stanza, from));
-    return this.inRoom(to.bare, () => this.guarded(stanza, to, () => this.handleRoom(stanza, to, from)));
+    const handled = this.inRoom(to.bare, () => this.guarded(stanza, to, () => this.handleRoom(stanza, to, from)));
+    // The sender's work (see core/work-tracking.ts) ends when what the stanza decided has gone
+    // out: a groupchat message after its archive commit, which the queue does not wait for.
+    return handled.then(() => this.rooms.get(to.bare)?.outputSent());
   }
 
   /**

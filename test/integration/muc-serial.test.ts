@@ -98,3 +98,31 @@ test('a message and a leave in one write: occupants get the message before the l
   alice.destroy();
   bob.destroy();
 });
+
+test('two owners editing affiliations at once: the room ends as one order of the two edits says', async () => {
+  const room = freshRoom();
+  const ADMIN = 'http://jabber.org/protocol/muc#admin';
+  const alice = await RawTcp.login(t.server.ports.c2s, 'alice', 'secret', 'owner1');
+  const bob = await RawTcp.login(t.server.ports.c2s, 'bob', 'secret', 'owner2');
+  alice.send(join(room, 'A'));
+  await alice.next((el) => el.name === 'presence' && el.attrs.from === `${room}/A` && codes(el).includes(110));
+  const grant = await alice.iq(`<iq type='set' to='${room}' id='g0'><query xmlns='${ADMIN}'><item jid='bob@localhost' affiliation='owner'/></query></iq>`, 'g0');
+  assert.equal(grant.attrs.type, 'result');
+  // In the same instant: Alice demotes Bob to admin, and Bob makes carol an owner (only owners may).
+  alice.send(`<iq type='set' to='${room}' id='demote'><query xmlns='${ADMIN}'><item jid='bob@localhost' affiliation='admin'/></query></iq>`);
+  bob.send(`<iq type='set' to='${room}' id='promote'><query xmlns='${ADMIN}'><item jid='carol@localhost' affiliation='owner'/></query></iq>`);
+  const [demoted, promoted] = await Promise.all([alice.next((el) => el.attrs.id === 'demote'), bob.next((el) => el.attrs.id === 'promote')]);
+  assert.equal(demoted.attrs.type, 'result');
+  const owners = await alice.iq(`<iq type='get' to='${room}' id='owners'><query xmlns='${ADMIN}'><item affiliation='owner'/></query></iq>`, 'owners');
+  const ownerJids = owners.getChild('query')!.getChildren('item').map((i) => i.attrs.jid as string).sort();
+  // Either Bob's edit came first (it stands) or after his demotion (refused): never half of each.
+  if (promoted.attrs.type === 'result') assert.deepEqual(ownerJids, ['alice@localhost', 'carol@localhost']);
+  else {
+    assert.ok(promoted.getChild('error')?.getChild('forbidden'), promoted.toString());
+    assert.deepEqual(ownerJids, ['alice@localhost']);
+  }
+  const admins = await alice.iq(`<iq type='get' to='${room}' id='admins'><query xmlns='${ADMIN}'><item affiliation='admin'/></query></iq>`, 'admins');
+  assert.deepEqual(admins.getChild('query')!.getChildren('item').map((i) => i.attrs.jid), ['bob@localhost']);
+  alice.destroy();
+  bob.destroy();
+});

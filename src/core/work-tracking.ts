@@ -24,10 +24,6 @@ export class WorkTracker {
   async settled(): Promise<void> {
     await Promise.allSettled([...this.pending]);
   }
-
-  get size(): number {
-    return this.pending.size;
-  }
 }
 
 /** The tracker of the stanza being handled right now (synchronously), if any. */

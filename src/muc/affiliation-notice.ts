@@ -19,9 +19,7 @@ export function installAffiliationNotice(muc: MucService): void {
       for (const code of codes) x.c('status', { code: String(code) });
       return xml('message', { from: room.jid.bare }, x);
     };
-    const withJid = new Prepared(notice(true));
-    const without = new Prepared(notice(false));
-    for (const [full, viewer] of room.bySession) room.deliver(full, room.seesRealJids(viewer) ? withJid : without);
+    room.broadcastByVisibility(new Prepared(notice(true)), new Prepared(notice(false)));
     const toUser = notice(true, [101]);
     toUser.attrs.to = bare;
     muc.ctx.router.route(toUser);

@@ -39,8 +39,6 @@ export function installOfflineMembers(muc: MucService): void {
   muc.hooks.on('room:affiliation-changed', ({ room, bare, after, present }) => {
     const nick = room.registeredNick(bare);
     if (present || !shows(room) || nick === undefined || AFFILIATION_RANK[after] < AFFILIATION_RANK.member) return;
-    const withJid = absentPresence(room, bare, nick, after, true);
-    const without = absentPresence(room, bare, nick, after, false);
-    for (const [full, viewer] of room.bySession) room.deliver(full, room.seesRealJids(viewer) ? withJid : without);
+    room.broadcastByVisibility(absentPresence(room, bare, nick, after, true), absentPresence(room, bare, nick, after, false));
   });
 }

@@ -397,6 +397,11 @@ export class Room implements RoomView {
     });
   }
 
+  /** Sends to every occupant session one of two forms: `withJid` to those who may see real JIDs, `without` to the others. */
+  broadcastByVisibility(withJid: Prepared, without: Prepared): void {
+    for (const [full, viewer] of this.bySession) this.deliver(full, this.seesRealJids(viewer) ? withJid : without);
+  }
+
   /** Groupchat fan-out: one serialization, every occupant session (the sender's too). */
   broadcastMessage(el: Element): void {
     const p = new Prepared(el);

@@ -99,12 +99,11 @@ export class MucService {
 
   /** Every room the service lists (disco#items): the live ones and those in storage, each once. */
   async listedRooms(): Promise<Array<{ jid: string; name: string; public: boolean; locked: boolean }>> {
-    const out = new Map<string, { jid: string; name: string; public: boolean; locked: boolean }>();
-    for (const r of await this.store.all()) {
-      if (parseJid(r.jid)?.bare === r.jid) out.set(r.jid, { jid: r.jid, name: r.config.name, public: r.config.public, locked: r.locked });
-    }
-    for (const room of this.rooms.values()) out.set(room.jid.bare, { jid: room.jid.bare, name: room.config.name, public: room.config.public, locked: room.locked });
-    return [...out.values()];
+    // A live room's record is the current one; a stored one under a JID the rules now refuse is skipped.
+    const records = new Map<string, RoomRecord>();
+    for (const r of await this.store.all()) if (parseJid(r.jid)?.bare === r.jid) records.set(r.jid, r);
+    for (const room of this.rooms.values()) records.set(room.jid.bare, room.record);
+    return [...records.values()].map((r) => ({ jid: r.jid, name: r.config.name, public: r.config.public, locked: r.locked }));
   }
 
   /** The live room with this bare JID, as the rest of the server may see it. */

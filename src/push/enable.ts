@@ -42,7 +42,7 @@ export function installEnable(ctx: ServerContext, host: Host, muc: MucService | 
       if (refused) throw refused;
     }
     const domain = parseJid(jid)!.domain;
-    if (!ctx.router.isLocalDomain(domain)) {
+    if (!ctx.router.canReach(domain)) {
       // Kept (a federating version may reach it), but every push will fail until then: say so now.
       ctx.log.warn({ user: user.bare, scope, appServer: jid }, `push app server ${jid} is on ${domain}, which this server cannot reach (no federation): its pushes will fail and the registration will be removed after ${ctx.config.push.maxErrors} errors`);
     }

@@ -13,6 +13,15 @@ import type { SessionRegistry } from './sessions.ts';
 export type DomainHandler = (stanza: Element) => void | Promise<unknown>;
 
 /**
+ * The way out for domains this server does not host: server-to-server streams (`src/s2s/`) or,
+ * in component mode, the link to the host server (`src/component/`). It owns queueing and
+ * bouncing (`remote-server-not-found`, `remote-server-timeout`) for what it cannot deliver.
+ */
+export interface RemoteRoute {
+  send(stanza: Element, domain: string): void;
+}
+
+/**
  * Delivers stanzas by their `to` domain. Every stanza leaving any part of the server goes
  * through here, so bounces and sender stamping are uniform.
  */
@@ -34,6 +43,18 @@ export class Router {
     return this.domains.has(domain);
   }
 
+  private remote: RemoteRoute | null = null;
+
+  /** Installs (or, with null, removes) the route to other domains. */
+  setRemote(route: RemoteRoute | null): void {
+    this.remote = route;
+  }
+
+  /** Whether a stanza to `domain` can leave at all: hosted here, or a remote route exists. */
+  canReach(domain: string): boolean {
+    return this.domains.has(domain) || this.remote !== null;
+  }
+
   /** Routes a stanza whose `from` is already trustworthy. */
   route(stanza: Element): void {
     if (this.pending.size > 0 && stanza.name === 'iq' && (stanza.attrs.type === 'result' || stanza.attrs.type === 'error') && this.answered(stanza)) return;
@@ -44,7 +65,11 @@ export class Router {
     }
     const handler = this.domains.get(to.domain);
     if (!handler) {
-      // No server-to-server yet: a remote domain cannot be reached.
+      if (this.remote) {
+        this.remote.send(stanza, to.domain);
+        return;
+      }
+      // Federation off: a remote domain cannot be reached.
       this.log.debug({ to: to.domain }, 'no route to remote domain');
       // Presence broadcasts to remote contacts would bounce on every change: drop them quietly.
       if (stanza.name === 'presence') return;

@@ -11,6 +11,7 @@ import type { Logger } from '../core/logger.ts';
  */
 const LIVE: readonly string[] = [
   'admins',
+  'contactAddresses.',
   'log.level',
   'registration.',
   'limits.',

@@ -23,6 +23,7 @@ export function defaultConfig(): Config {
     domain,
     dataDir: './data',
     admins: [],
+    contactAddresses: { abuse: [], admin: [], feedback: [], sales: [], security: [], status: [], support: [] },
     c2s: {
       host: '127.0.0.1',
       port: 5222,

@@ -243,6 +243,19 @@ function isHttpUrl(s: string): boolean {
   }
 }
 
+/** An absolute URI with a scheme (`xmpp:`, `mailto:`, `https:`, ...), as XEP-0157 lists them. */
+const uri: Check<string> = (v, path, ctx) => {
+  if (typeof v === 'string' && /^[a-z][a-z0-9+.-]*:\S+$/i.test(v)) {
+    try {
+      new URL(v);
+      return v;
+    } catch {
+      /* not a URI: fall through */
+    }
+  }
+  return fail(ctx, path, `must be a URI such as "xmpp:admin@example.org" or "mailto:abuse@example.org" (got ${describe(v)})`);
+};
+
 const httpUrl: Check<string> = (v, path, ctx) =>
   typeof v === 'string' && isHttpUrl(v) ? v : fail(ctx, path, `must be an http:// or https:// URL (got ${describe(v)})`);
 
@@ -270,6 +283,7 @@ const schema: Schema<Config> = {
   domain: domainName,
   dataDir: dirPath,
   admins: arrayOf(bareJid),
+  contactAddresses: { abuse: arrayOf(uri), admin: arrayOf(uri), feedback: arrayOf(uri), sales: arrayOf(uri), security: arrayOf(uri), status: arrayOf(uri), support: arrayOf(uri) },
   c2s: {
     host: listenHost,
     port,

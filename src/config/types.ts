@@ -15,6 +15,10 @@ export type DefaultRoomConfig = {
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** The address kinds of XEP-0157's `http://jabber.org/network/serverinfo` form. */
+export const CONTACT_KINDS = ['abuse', 'admin', 'feedback', 'sales', 'security', 'status', 'support'] as const;
+export type ContactKind = (typeof CONTACT_KINDS)[number];
+
 /** The whole server configuration, after defaults are applied and validated. */
 export interface Config {
   /** The user domain served (accounts live here). */
@@ -23,6 +27,8 @@ export interface Config {
   dataDir: string;
   /** Service admins: bare JIDs that are owners in every room. */
   admins: string[];
+  /** XEP-0157 contact addresses (URIs) published in the server's disco#info. */
+  contactAddresses: Record<ContactKind, string[]>;
   c2s: {
     host: string;
     port: number;

@@ -22,6 +22,8 @@ export class Disco {
     account: [{ category: 'account', type: 'registered' }],
   };
   private readonly items: { jid: string; name?: string }[] = [];
+  /** XEP-0128 extended information: forms built at each query (so reloaded config shows). */
+  private readonly extensions: Record<IqTarget, (() => Element | null)[]> = { server: [], account: [] };
   /** Who answers for disco nodes of the server (the ad-hoc commands). */
   readonly nodes: DiscoNodes[] = [];
 
@@ -55,6 +57,11 @@ export class Disco {
     this.features[target].add(feature);
   }
 
+  /** Adds an XEP-0128 data form to disco#info; `build` returns null when it has nothing to say. */
+  addExtension(target: IqTarget, build: () => Element | null): void {
+    this.extensions[target].push(build);
+  }
+
   /** A hosted service (MUC, push app server) listed in the server's disco#items. */
   addItem(jid: string, name?: string): void {
     this.items.push(name ? { jid, name } : { jid });
@@ -64,6 +71,10 @@ export class Disco {
     const q = xml('query', { xmlns: NS.DISCO_INFO });
     for (const i of this.identities[target]) q.c('identity', { ...i });
     for (const f of [...this.features[target]].sort()) q.c('feature', { var: f });
+    for (const build of this.extensions[target]) {
+      const form = build();
+      if (form) q.cnode(form);
+    }
     return q;
   }
 }

@@ -8,6 +8,7 @@ import { installRegistration } from './register.ts';
 import { installRoster } from './roster.ts';
 import { installVcard } from './vcard.ts';
 import { installAvatarHash } from './avatar-hash.ts';
+import { installContactAddresses } from './contact-addresses.ts';
 
 /** Installs the user domain's features; returns what stops their timers and drains their queues. */
 export async function installHostFeatures(ctx: ServerContext, host: Host, lifecycle: SessionLifecycle): Promise<() => Promise<void>> {
@@ -18,6 +19,7 @@ export async function installHostFeatures(ctx: ServerContext, host: Host, lifecy
   installVcard(ctx, host, vcards, await installAvatarHash(ctx, host, presence, vcards));
   const drainOffline = installOffline(ctx, host);
   const stopPing = installPing(ctx, host);
+  installContactAddresses(ctx, host);
   return async () => {
     stopPing();
     // The session:closed events of a shutdown are queued microtasks: let them run, then let the

@@ -31,6 +31,7 @@ describe('defaultConfig', () => {
     assert.equal(c.domain, 'localhost');
     assert.equal(c.dataDir, './data');
     assert.deepEqual(c.admins, []);
+    assert.deepEqual(c.contactAddresses, { abuse: [], admin: [], feedback: [], sales: [], security: [], status: [], support: [] });
     assert.deepEqual(c.c2s, { host: '127.0.0.1', port: 5222, directTlsPort: null, requireTls: true });
     assert.deepEqual(c.http, { host: '127.0.0.1', port: 5280, trustedProxies: [] });
     assert.deepEqual(c.tls, { certFile: null, keyFile: null });
@@ -261,6 +262,8 @@ describe('validateConfig errors', () => {
     assertOneError({ http: { trustedProxies: '10.0.0.1' } }, 'http.trustedProxies', /must be an array/);
     assertOneError({ admins: ['a@example.com', 'example.com'] }, 'admins[1]', /bare JID/);
     assertOneError({ admins: ['a@example.com/res'] }, 'admins[0]');
+    assertOneError({ contactAddresses: { abuse: ['abuse at example.com'] } }, 'contactAddresses.abuse[0]', /URI/);
+    assertOneError({ contactAddresses: { admin: 'xmpp:a@example.com' } }, 'contactAddresses.admin', /must be an array/);
     assertOneError({ dataDir: '' }, 'dataDir');
     assertOneError({ tls: { certFile: 5, keyFile: null } }, 'tls.certFile');
     assertOneError({ appServer: { webhook: 'ftp://x.example/' } }, 'appServer.webhook', /http/);

@@ -9,6 +9,7 @@ import { installRoster } from './roster.ts';
 import { installVcard } from './vcard.ts';
 import { installAvatarHash } from './avatar-hash.ts';
 import { installContactAddresses } from './contact-addresses.ts';
+import { installServerUptime } from './uptime.ts';
 
 /** Installs the user domain's features; returns what stops their timers and drains their queues. */
 export async function installHostFeatures(ctx: ServerContext, host: Host, lifecycle: SessionLifecycle): Promise<() => Promise<void>> {
@@ -20,6 +21,7 @@ export async function installHostFeatures(ctx: ServerContext, host: Host, lifecy
   const drainOffline = installOffline(ctx, host);
   const stopPing = installPing(ctx, host);
   installContactAddresses(ctx, host);
+  installServerUptime(host);
   return async () => {
     stopPing();
     // The session:closed events of a shutdown are queued microtasks: let them run, then let the

@@ -9,6 +9,7 @@ import { errorReply } from '../xml/errors.ts';
 import { IqHandlers, type IqTarget } from './iq-handlers.ts';
 import { Disco } from './disco.ts';
 import { MessageDelivery } from './delivery.ts';
+import { capsElement } from './caps.ts';
 
 /** Presence handling plugs in here (src/host/presence.ts). */
 export interface PresenceHandler {
@@ -35,6 +36,10 @@ export class Host implements ClientHost {
     this.disco = new Disco(this.iq);
     this.messages = new MessageDelivery(ctx);
     ctx.router.register(ctx.config.domain, (stanza) => this.inbound(stanza));
+  }
+
+  streamCaps(): Element {
+    return capsElement(this.disco.info('server'));
   }
 
   fromClient(session: Session, stanza: Element): void {

@@ -18,6 +18,8 @@ export interface ClientHost {
   fromClient(session: Session, stanza: Element): void;
   /** XEP-0077 in-band registration before authentication; resolves to the reply. */
   preAuthRegister(stanza: Element, conn: Connection): Promise<Element>;
+  /** XEP-0115 caps of the server, announced in the stream features (clients skip a disco#info). */
+  streamCaps(): Element;
 }
 
 export interface StreamDeps {
@@ -117,6 +119,7 @@ export class C2sStream implements ConnectionHandler {
       f.c('session', { xmlns: NS.SESSION }).c('optional');
       f.c('sm', { xmlns: NS.SM });
     }
+    f.cnode(this.deps.host.streamCaps());
     return f;
   }
 

@@ -27,6 +27,7 @@ import { installPush, type PushService } from './push/index.ts';
 import { installAppServer, type AppServer } from './appserver/index.ts';
 import { requestGuard, resolveHttpToken } from './appserver/http-token.ts';
 import { installMetrics } from './ops/metrics.ts';
+import { installHostMeta } from './transport/host-meta.ts';
 import { AdminService } from './admin/service.ts';
 import { listenAdminSocket } from './admin/socket.ts';
 import { installServerCommands } from './host/adhoc.ts';
@@ -125,8 +126,10 @@ export async function startServer(config: Config, log: Logger, opts: StartOption
   const tcpOpts: TcpOptions = liveLimits({ secureContext, tlsMaterial });
   const servers: net.Server[] = [];
   const ws = createWebSocketEndpoint(liveLimits({ trustedProxies: config.http.trustedProxies }), track);
-  http.upgrade('/xmpp-websocket', ws.upgrade, 'This is the XMPP over WebSocket endpoint (RFC 7395): connect with a WebSocket client, subprotocol "xmpp".\n');
+  const wsPath = '/xmpp-websocket';
+  http.upgrade(wsPath, ws.upgrade, 'This is the XMPP over WebSocket endpoint (RFC 7395): connect with a WebSocket client, subprotocol "xmpp".\n');
   installDemoPage(config, http);
+  installHostMeta(http, { trustedProxies: config.http.trustedProxies, wsPath });
   http.route('/health', (_req, res) => sendJson(res, 200, { status: 'ok', sessions: sessions.size }));
   let httpPort: number;
   try {

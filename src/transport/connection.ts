@@ -109,6 +109,11 @@ export function addressMatcher(list: string[]): (address: string) => boolean {
   };
 }
 
+/** Whether a request came through a proxy that says the client used TLS (X-Forwarded-Proto: https). */
+export function forwardedHttps(header: string | string[] | undefined): boolean {
+  return String(header ?? '').split(',')[0]!.trim().toLowerCase() === 'https';
+}
+
 /**
  * The client's address behind trusted proxies: the right-most X-Forwarded-For entry that is not
  * itself a trusted proxy (entries further left are whatever the client chose to send).

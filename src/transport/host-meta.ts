@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { escapeAttr } from '../xml/element.ts';
-import { addressMatcher } from './connection.ts';
+import { addressMatcher, forwardedHttps } from './connection.ts';
 import type { HttpServer } from './http.ts';
 
 const XRD_NS = 'http://docs.oasis-open.org/ns/xri/xrd-1.0';
@@ -19,8 +19,7 @@ export function installHostMeta(http: HttpServer, opts: { trustedProxies: string
   const wsUrl = (req: http.IncomingMessage): string | null => {
     const host = req.headers.host;
     if (!host || !HOST_HEADER.test(host)) return null;
-    const proto = String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim().toLowerCase();
-    const tls = isTrustedProxy(req.socket.remoteAddress ?? '') && proto === 'https';
+    const tls = isTrustedProxy(req.socket.remoteAddress ?? '') && forwardedHttps(req.headers['x-forwarded-proto']);
     return `${tls ? 'wss' : 'ws'}://${host}${opts.wsPath}`;
   };
   const serve = (type: string, body: (href: string) => string) => (req: http.IncomingMessage, res: http.ServerResponse) => {

@@ -5,7 +5,7 @@ import { parseFrame } from '../xml/frame-parser.ts';
 import { StreamError } from '../xml/errors.ts';
 import { NS } from '../xml/ns.ts';
 import { OutputWatch, type BackpressureOptions } from './backpressure.ts';
-import { addressMatcher, forwardedFor, isLoopback, nextConnectionId, OutputBatch, RateLimiter, type Connection, type ConnectionHandler } from './connection.ts';
+import { addressMatcher, forwardedFor, forwardedHttps, isLoopback, nextConnectionId, OutputBatch, RateLimiter, type Connection, type ConnectionHandler } from './connection.ts';
 
 export interface WebSocketOptions extends BackpressureOptions {
   maxStanzaBytes: number;
@@ -40,8 +40,7 @@ export class WsConnection implements Connection {
     // Behind a trusted proxy the client is named by X-Forwarded-For (auth throttling is per client).
     this.remoteAddress = (viaProxy && forwardedFor(req.headers['x-forwarded-for'], isTrustedProxy)) || peer;
     // A trusted proxy terminates TLS; loopback is the local developer or CI.
-    const proto = String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim().toLowerCase();
-    this.secure = isLoopback(peer) || (viaProxy && proto === 'https');
+    this.secure = isLoopback(peer) || (viaProxy && forwardedHttps(req.headers['x-forwarded-proto']));
     this.limiter = new RateLimiter(opts.rateBytesPerSecond, opts.rateBurstBytes);
     this.watch = new OutputWatch(opts, () => this.pendingBytes, (reason) => this.handler?.backlogged(reason));
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));

@@ -17,6 +17,8 @@ export const NS = {
   DISCO_INFO: 'http://jabber.org/protocol/disco#info',
   DISCO_ITEMS: 'http://jabber.org/protocol/disco#items',
   PING: 'urn:xmpp:ping',
+  VERSION: 'jabber:iq:version',
+  TIME: 'urn:xmpp:time',
   DATA: 'jabber:x:data',
   COMMANDS: 'http://jabber.org/protocol/commands',
   ADMIN: 'http://jabber.org/protocol/admin',

@@ -1,5 +1,4 @@
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { addUser } from './adduser.ts';
 import { destroyRoom, kick, reload, rooms, sessions, users } from './admin.ts';
 import { checkConfig } from './check-config.ts';
@@ -7,15 +6,7 @@ import { CONFIG_ENV, errorLines, nonEmpty, parsePort, UserError } from './common
 import { deleteUser } from './deluser.ts';
 import { changePassword } from './passwd.ts';
 import { start } from './start.ts';
-
-function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
+import { packageVersion } from '../core/version.ts';
 
 const configOption = () =>
   new Option('--config <file>', `JSON config file (default: $${CONFIG_ENV} when that file exists, else built-in defaults)`).argParser(nonEmpty);
@@ -27,7 +18,7 @@ export function buildProgram(): Command {
   const program = new Command('mucpush');
   program
     .description('XMPP groupchat server with XEP-0045 rooms and built-in XEP-0357 push')
-    .version(version(), '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .exitOverride()
     .configureOutput({
       outputError: (str, write) => write(`mucpush: ${str.replace(/^error: /, '')}`),

@@ -6,6 +6,8 @@ import { installPing } from './ping.ts';
 import { installPresence } from './presence.ts';
 import { installRegistration } from './register.ts';
 import { installRoster } from './roster.ts';
+import { installSoftwareVersion } from './software-version.ts';
+import { installEntityTime } from './entity-time.ts';
 import { installVcard } from './vcard.ts';
 import { installAvatarHash } from './avatar-hash.ts';
 import { installContactAddresses } from './contact-addresses.ts';
@@ -22,6 +24,8 @@ export async function installHostFeatures(ctx: ServerContext, host: Host, lifecy
   const stopPing = installPing(ctx, host);
   installContactAddresses(ctx, host);
   installServerUptime(host);
+  installSoftwareVersion(host);
+  installEntityTime(host);
   return async () => {
     stopPing();
     // The session:closed events of a shutdown are queued microtasks: let them run, then let the

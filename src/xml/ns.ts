@@ -18,6 +18,8 @@ export const NS = {
   DISCO_ITEMS: 'http://jabber.org/protocol/disco#items',
   PING: 'urn:xmpp:ping',
   LAST: 'jabber:iq:last',
+  VERSION: 'jabber:iq:version',
+  TIME: 'urn:xmpp:time',
   DATA: 'jabber:x:data',
   COMMANDS: 'http://jabber.org/protocol/commands',
   ADMIN: 'http://jabber.org/protocol/admin',
